@@ -1,0 +1,32 @@
+import { Form, Link, NavLink } from "@remix-run/react";
+
+interface AppHeaderProps {
+  user: { username: string; role: "admin" | "user" };
+}
+
+export function AppHeader({ user }: AppHeaderProps) {
+  return (
+    <header className="app-header">
+      <Link to="/" className="brand">
+        TeamGPT
+      </Link>
+      <nav aria-label="Main">
+        <NavLink to="/" end>
+          Chat
+        </NavLink>
+        {user.role === "admin" ? <NavLink to="/admin/keys">Registration keys</NavLink> : null}
+      </nav>
+      <div className="account">
+        <span className="username" title="Signed in as">
+          {user.username}
+          {user.role === "admin" ? <span className="badge">admin</span> : null}
+        </span>
+        <Form method="post" action="/logout">
+          <button type="submit" className="button secondary small">
+            Log out
+          </button>
+        </Form>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,245 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { AppHeader } from "~/components/app-header";
+import { CopyButton } from "~/components/copy-button";
+import { formFailure, formText } from "~/lib/forms.server";
+import { formatDateTime } from "~/lib/format";
+import { requireAdmin } from "~/lib/session.server";
+
+export const meta: MetaFunction = () => [{ title: "Registration keys · TeamGPT" }];
+
+const STATUSES = ["unused", "used", "revoked", "expired"] as const;
+type StatusFilter = (typeof STATUSES)[number];
+const MAX_UPLOAD_BYTES = 2_000_000;
+
+function statusFilter(value: string | null): StatusFilter | undefined {
+  return STATUSES.find((status) => status === value);
+}
+
+export async function loader({ context, request }: LoaderFunctionArgs) {
+  const user = requireAdmin(context, request);
+  const status = statusFilter(new URL(request.url).searchParams.get("status"));
+  const { items } = await context.api.admin.keys.list({ status });
+  return json({ user, status: status ?? null, keys: items });
+}
+
+export async function action({ context, request }: ActionFunctionArgs) {
+  requireAdmin(context, request);
+  const form = await request.formData();
+  const intent = formText(form, "intent");
+  try {
+    if (intent === "generate") return json({ ok: true as const, intent: "generate" as const, generated: await generate(context, form) });
+    if (intent === "revoke") {
+      const revoked = await context.api.admin.keys.revoke({ id: formText(form, "id") });
+      return json({ ok: true as const, intent: "revoke" as const, revoked: revoked.key });
+    }
+    if (intent === "load") return json({ ok: true as const, intent: "load" as const, loaded: await load(context, form) });
+  } catch (error) {
+    return formFailure(context, error, { intent });
+  }
+  return json({ ok: false as const, intent, formError: "Unknown action.", fieldErrors: {}, values: { intent } }, { status: 400 });
+}
+
+async function generate(context: ActionFunctionArgs["context"], form: FormData) {
+  const expiresOn = formText(form, "expiresOn");
+  const { keys } = await context.api.admin.keys.generate({
+    count: Number(formText(form, "count") || "1"),
+    note: formText(form, "note") || undefined,
+    // A date picked in the form means "valid through that day".
+    expiresAt: expiresOn ? `${expiresOn}T23:59:59.999Z` : undefined,
+  });
+  return keys.map((key) => key.key);
+}
+
+async function load(context: ActionFunctionArgs["context"], form: FormData) {
+  const file = form.get("file");
+  const pasted = formText(form, "text");
+  let text = pasted;
+  if (file instanceof File && file.size > 0) {
+    if (file.size > MAX_UPLOAD_BYTES) throw new Response("The keys file is too large (at most 2 MB).", { status: 413 });
+    text = await file.text();
+  }
+  return context.api.admin.keys.load({ text });
+}
+
+export default function AdminKeysPage() {
+  const { user, keys, status } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busyIntent = navigation.state !== "idle" ? navigation.formData?.get("intent") : null;
+  const errors = result && !result.ok ? result : null;
+
+  return (
+    <div className="page">
+      <AppHeader user={user} />
+      <main className="content wide">
+        <h1>Registration keys</h1>
+        <p className="lead">A key lets one person create an account. Each key works once.</p>
+        {errors?.formError || Object.keys(errors?.fieldErrors ?? {}).length ? (
+          <p className="form-error" role="alert">
+            {errors?.formError ?? Object.values(errors?.fieldErrors ?? {}).join(" ")}
+          </p>
+        ) : null}
+
+        <div className="panels">
+          <section className="card" aria-labelledby="generate-title">
+            <h2 id="generate-title">Generate keys</h2>
+            <Form method="post" className="inline-form">
+              <input type="hidden" name="intent" value="generate" />
+              <div className="field">
+                <label htmlFor="count">How many</label>
+                <input id="count" name="count" type="number" min={1} max={1000} defaultValue={1} required />
+              </div>
+              <div className="field">
+                <label htmlFor="note">Note (optional)</label>
+                <input id="note" name="note" maxLength={200} placeholder="e.g. design team" />
+              </div>
+              <div className="field">
+                <label htmlFor="expiresOn">Valid through (optional)</label>
+                <input id="expiresOn" name="expiresOn" type="date" />
+              </div>
+              <button type="submit" className="button primary" disabled={busyIntent === "generate"}>
+                {busyIntent === "generate" ? "Generating…" : "Generate"}
+              </button>
+            </Form>
+            {result?.ok && result.intent === "generate" ? <NewKeys keys={result.generated} /> : null}
+          </section>
+
+          <section className="card" aria-labelledby="load-title">
+            <h2 id="load-title">Load a keys file</h2>
+            <p className="hint">One key a line; blank lines and lines starting with # are skipped. If any line is malformed, nothing is added.</p>
+            <Form method="post" encType="multipart/form-data" className="stack-form">
+              <input type="hidden" name="intent" value="load" />
+              <div className="field">
+                <label htmlFor="file">Keys file</label>
+                <input id="file" name="file" type="file" accept=".txt,text/plain" required />
+              </div>
+              <button type="submit" className="button primary" disabled={busyIntent === "load"}>
+                {busyIntent === "load" ? "Uploading…" : "Upload and load"}
+              </button>
+            </Form>
+            {result?.ok && result.intent === "load" ? <LoadSummary {...result.loaded} /> : null}
+          </section>
+        </div>
+
+        <section aria-labelledby="list-title">
+          <div className="list-header">
+            <h2 id="list-title">All keys</h2>
+            <nav className="filters" aria-label="Filter keys by status">
+              <Link to="." aria-current={status === null ? "page" : undefined}>
+                All
+              </Link>
+              {STATUSES.map((value) => (
+                <Link key={value} to={`?status=${value}`} aria-current={status === value ? "page" : undefined}>
+                  {value[0]!.toUpperCase() + value.slice(1)}
+                </Link>
+              ))}
+            </nav>
+          </div>
+          {result?.ok && result.intent === "revoke" ? <p className="notice">Revoked {result.revoked}.</p> : null}
+          {keys.length === 0 ? (
+            <p className="empty">No keys{status ? ` with status “${status}”` : ""} yet.</p>
+          ) : (
+            <div className="table-wrap">
+              <table className="keys-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Note</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Expires</th>
+                    <th scope="col">Used by</th>
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {keys.map((key) => (
+                    <tr key={key.id}>
+                      <td>
+                        <code>{key.key}</code>
+                      </td>
+                      <td>
+                        <span className={`status status-${key.status}`}>{key.status}</span>
+                      </td>
+                      <td>{key.note ?? ""}</td>
+                      <td>{formatDateTime(key.createdAt)}</td>
+                      <td>{formatDateTime(key.expiresAt)}</td>
+                      <td>{key.usedBy ? `${key.usedBy.username}, ${formatDateTime(key.usedAt)}` : "—"}</td>
+                      <td>
+                        {key.status === "unused" || key.status === "expired" ? (
+                          <Form
+                            method="post"
+                            onSubmit={(event) => {
+                              if (!confirm(`Revoke ${key.key}? Nobody will be able to register with it.`)) event.preventDefault();
+                            }}
+                          >
+                            <input type="hidden" name="intent" value="revoke" />
+                            <input type="hidden" name="id" value={key.id} />
+                            <button type="submit" className="button danger small" aria-label={`Revoke ${key.key}`}>
+                              Revoke
+                            </button>
+                          </Form>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      </main>
+    </div>
+  );
+}
+
+function NewKeys({ keys }: { keys: string[] }) {
+  const text = `${keys.join("\n")}\n`;
+  return (
+    <div className="new-keys" role="status">
+      <p>
+        <strong>
+          {keys.length} new {keys.length === 1 ? "key" : "keys"}.
+        </strong>{" "}
+        Hand each one to one person.
+      </p>
+      <textarea readOnly rows={Math.min(keys.length, 8)} value={text} aria-label="New keys" className="keys-output" />
+      <div className="actions">
+        <CopyButton text={text} label="Copy all" />
+        <a className="button secondary small" download="keys.txt" href={`data:text/plain;charset=utf-8,${encodeURIComponent(text)}`}>
+          Download keys.txt
+        </a>
+      </div>
+    </div>
+  );
+}
+
+function LoadSummary({ added, duplicates, invalid }: { added: number; duplicates: number; invalid: { line: number; reason: string }[] }) {
+  return (
+    <div className={invalid.length ? "load-summary has-errors" : "load-summary"} role="status">
+      {invalid.length ? (
+        <>
+          <p>
+            <strong>Nothing was added:</strong> {invalid.length} {invalid.length === 1 ? "line is" : "lines are"} malformed. Fix{" "}
+            {invalid.length === 1 ? "it" : "them"} and upload the file again.
+          </p>
+          <ul>
+            {invalid.slice(0, 50).map((problem) => (
+              <li key={problem.line}>
+                Line {problem.line}: {problem.reason}
+              </li>
+            ))}
+          </ul>
+          {invalid.length > 50 ? <p>…and {invalid.length - 50} more.</p> : null}
+        </>
+      ) : (
+        <p>
+          <strong>{added}</strong> added, <strong>{duplicates}</strong> {duplicates === 1 ? "duplicate" : "duplicates"} skipped.
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,63 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Field } from "~/components/field";
+import { formFailure, formText } from "~/lib/forms.server";
+import { cookieHeaders, requireAnonymous, safeRedirectPath } from "~/lib/session.server";
+
+export const meta: MetaFunction = () => [{ title: "Log in · TeamGPT" }];
+
+export function loader({ context }: LoaderFunctionArgs) {
+  requireAnonymous(context);
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const username = formText(form, "username");
+  const redirectTo = safeRedirectPath(form.get("redirectTo"));
+  try {
+    await context.api.auth.login({ username, password: formText(form, "password") });
+  } catch (error) {
+    return formFailure(context, error, { username });
+  }
+  return redirect(redirectTo, { headers: cookieHeaders(context) });
+}
+
+export default function LoginPage() {
+  const result = useActionData<typeof action>();
+  const [searchParams] = useSearchParams();
+  const busy = useNavigation().state === "submitting";
+  const errors = result?.fieldErrors ?? {};
+  return (
+    <main className="centered">
+      <section className="card auth-card" aria-labelledby="login-title">
+        <p className="brand-mark">TeamGPT</p>
+        <h1 id="login-title">Log in</h1>
+        <Form method="post" noValidate>
+          <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
+          {result?.formError ? (
+            <p className="form-error" role="alert">
+              {result.formError}
+            </p>
+          ) : null}
+          <Field
+            label="Username"
+            name="username"
+            autoComplete="username"
+            autoFocus
+            required
+            defaultValue={result?.values.username}
+            error={errors.username}
+          />
+          <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+          <button type="submit" className="button primary wide" disabled={busy}>
+            {busy ? "Logging in…" : "Log in"}
+          </button>
+        </Form>
+        <p className="switch">
+          New here? <Link to="/register">Register with a key</Link>
+        </p>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,95 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Field } from "~/components/field";
+import { formFailure, formText } from "~/lib/forms.server";
+import { cookieHeaders, requireAnonymous } from "~/lib/session.server";
+
+export const meta: MetaFunction = () => [{ title: "Register · TeamGPT" }];
+
+export function loader({ context }: LoaderFunctionArgs) {
+  requireAnonymous(context);
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const values = { username: formText(form, "username"), registrationKey: formText(form, "registrationKey") };
+  try {
+    await context.api.auth.register({
+      ...values,
+      password: formText(form, "password"),
+      confirmPassword: formText(form, "confirmPassword"),
+    });
+  } catch (error) {
+    return formFailure(context, error, values);
+  }
+  return redirect("/", { headers: cookieHeaders(context) });
+}
+
+export default function RegisterPage() {
+  const result = useActionData<typeof action>();
+  const [searchParams] = useSearchParams();
+  const busy = useNavigation().state === "submitting";
+  const errors = result?.fieldErrors ?? {};
+  return (
+    <main className="centered">
+      <section className="card auth-card" aria-labelledby="register-title">
+        <p className="brand-mark">TeamGPT</p>
+        <h1 id="register-title">Create your account</h1>
+        <p className="lead">You need a registration key from an admin of your team.</p>
+        <Form method="post" noValidate>
+          {result?.formError ? (
+            <p className="form-error" role="alert">
+              {result.formError}
+            </p>
+          ) : null}
+          <Field
+            label="Username"
+            name="username"
+            autoComplete="username"
+            autoFocus
+            required
+            minLength={3}
+            maxLength={32}
+            hint="3–32 letters, digits, _ . or -"
+            defaultValue={result?.values.username}
+            error={errors.username}
+          />
+          <Field
+            label="Password"
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            hint="At least 8 characters"
+            error={errors.password}
+          />
+          <Field
+            label="Confirm password"
+            name="confirmPassword"
+            type="password"
+            autoComplete="new-password"
+            required
+            error={errors.confirmPassword}
+          />
+          <Field
+            label="Registration key"
+            name="registrationKey"
+            autoComplete="off"
+            spellCheck={false}
+            required
+            defaultValue={result?.values.registrationKey ?? searchParams.get("key") ?? undefined}
+            error={errors.registrationKey}
+          />
+          <button type="submit" className="button primary wide" disabled={busy}>
+            {busy ? "Creating your account…" : "Register"}
+          </button>
+        </Form>
+        <p className="switch">
+          Already have an account? <Link to="/login">Log in</Link>
+        </p>
+      </section>
+    </main>
+  );
+}

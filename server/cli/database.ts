@@ -1,0 +1,27 @@
+import "dotenv/config";
+import { openDatabase, type DatabaseHandle } from "../db/client";
+import { migrateDatabase } from "../db/migrate";
+import { ConfigError, loadEnv, type Env } from "../env";
+
+/** Every command works on a migrated database, so none needs a separate step first. */
+export function openMigratedDatabase(): { env: Env; database: DatabaseHandle } {
+  const env = loadEnv();
+  const database = openDatabase(env.DATABASE_URL);
+  migrateDatabase(database.db);
+  return { env, database };
+}
+
+/** Runs a command: readable messages for what a person can fix, exit status 1 on failure. */
+export async function runCommand(name: string, command: () => Promise<number | void> | number | void): Promise<void> {
+  try {
+    process.exitCode = (await command()) ?? 0;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof CommandError) console.error(error.message);
+    else console.error(`${name} failed:`, error);
+    process.exitCode = 1;
+  }
+}
+
+export class CommandError extends Error {
+  override name = "CommandError";
+}

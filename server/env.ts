@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { DEFAULT_DATABASE_URL } from "./db/path";
+
+const booleanSwitch = z
+  .enum(["on", "off", "true", "false", "1", "0"], { error: 'expected "on" or "off"' })
+  .transform((value) => value === "on" || value === "true" || value === "1");
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z
+    .enum(["development", "production", "test"], { error: 'expected "development", "production" or "test"' })
+    .default("development"),
+  PORT: z.coerce
+    .number({ error: "expected a port number" })
+    .int("expected a whole port number")
+    .min(0, "expected a port between 0 and 65535")
+    .max(65535, "expected a port between 0 and 65535")
+    .default(3000),
+  HOST: z.string().trim().min(1, "expected a host name or address").default("0.0.0.0"),
+  DATABASE_URL: z.string().trim().min(1, "expected a SQLite file path or file: URL").default(DEFAULT_DATABASE_URL),
+  PUBLIC_ORIGIN: optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: "expected an origin such as https://chat.example.com" })
+      .transform((value) => new URL(value).origin)
+      .optional(),
+  ),
+  SESSION_DAYS: z.coerce
+    .number({ error: "expected a number of days" })
+    .positive("expected a positive number of days")
+    .max(365, "expected at most 365 days")
+    .default(30),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:11434/v1" }).optional(),
+  ),
+  OPENAI_MODELS: optionalText.transform((value) =>
+    value
+      ?.split(",")
+      .map((model) => model.trim())
+      .filter((model) => model !== ""),
+  ),
+  ADMIN_USERNAME: optionalText,
+  ADMIN_PASSWORD: optionalText,
+  RATE_LIMITS: booleanSwitch.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment once; a bad value stops start-up with a message naming the variable. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(blankToUndefined(source));
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "environment";
+    return `  ${name}: ${issue.message} (got ${JSON.stringify(source[name] ?? "")})`;
+  });
+  throw new ConfigError(`Invalid configuration. Fix these variables (in the environment or .env):\n${lines.join("\n")}`);
+}
+
+// An empty `PORT=` in .env means "use the default", as people expect from .env files.
+function blankToUndefined(source: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(source).map(([key, value]) => [key, value === "" ? undefined : value]));
+}

@@ -1,0 +1,43 @@
+import type { NextFunction, Request, Response } from "express";
+import { ANONYMOUS, authenticateRequest, isAllowedOrigin, type RequestAuth } from "../auth/request";
+import type { AppServices } from "../trpc/context";
+
+export interface RequestLocals {
+  auth: RequestAuth;
+  crossSite: boolean;
+}
+
+/** Reads the session once per request, for tRPC and Remix alike. */
+export function authMiddleware(services: AppServices) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const auth = await authenticateRequest(services.auth, {
+        cookie: req.headers.cookie,
+        authorization: req.headers.authorization,
+      });
+      for (const cookie of auth.cookies) res.append("Set-Cookie", cookie);
+      res.locals.auth = auth;
+      res.locals.crossSite = isCrossSite(req, auth, services.env.PUBLIC_ORIGIN);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+function isCrossSite(req: Request, auth: RequestAuth, publicOrigin: string | undefined): boolean {
+  const method = req.method;
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") {
+    // A top-level cross-site navigation carries SameSite=Lax cookies; the browser says so here.
+    return req.headers["sec-fetch-site"] === "cross-site";
+  }
+  const origin = req.headers.origin;
+  // Scripts send no Origin; a browser always does on POST, so a cookie without one is suspect.
+  if (!origin) return auth.credential === "cookie";
+  return !isAllowedOrigin({ method, origin, host: req.headers.host, publicOrigin });
+}
+
+export function requestLocals(res: Response): RequestLocals {
+  const locals = res.locals as Partial<RequestLocals>;
+  return { auth: locals.auth ?? ANONYMOUS, crossSite: locals.crossSite ?? false };
+}

@@ -1,0 +1,54 @@
+import type { Request, Response } from "express";
+import { sql } from "drizzle-orm";
+import { toPublicUser, type PublicUser } from "../services/accounts";
+import { createContextInner, type AppServices } from "../trpc/context";
+import { describeError } from "../trpc/errors";
+import { createCaller, type Caller } from "../trpc/root";
+import { requestLocals } from "./auth-middleware";
+
+/**
+ * What Remix loaders and actions get as `context`. Pages call the same procedures as
+ * every other client, through a server-side caller, so validation, ownership and errors
+ * are identical; and nothing under server/ is bundled into the Remix build.
+ */
+// A type alias, not an interface: Remix's AppLoadContext has an index signature.
+export type RemixContext = {
+  api: Caller;
+  user: PublicUser | null;
+  /** Set-Cookie values the procedures called during this request want sent. */
+  responseCookies: string[];
+  describeError: typeof describeError;
+  checkHealth: () => HealthReport;
+};
+
+export interface HealthReport {
+  ok: boolean;
+  database: "ok" | "unreachable";
+}
+
+export function createRemixContext(services: AppServices, req: Request, res: Response): RemixContext {
+  const { auth, crossSite } = requestLocals(res);
+  const responseCookies: string[] = [];
+  const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie) });
+  return {
+    api: createCaller(ctx),
+    user: auth.user ? toPublicUser(auth.user) : null,
+    responseCookies,
+    describeError,
+    checkHealth: () => checkHealth(services),
+  };
+}
+
+function checkHealth({ db }: AppServices): HealthReport {
+  try {
+    db.get(sql`select 1`);
+    return { ok: true, database: "ok" };
+  } catch {
+    return { ok: false, database: "unreachable" };
+  }
+}
+
+declare module "@remix-run/server-runtime" {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the augmentation is the point
+  interface AppLoadContext extends RemixContext {}
+}

@@ -1,0 +1,50 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "@remix-run/node";
+import { createAuth } from "./auth/lucia";
+import { openDatabase } from "./db/client";
+import { migrateDatabase } from "./db/migrate";
+import type { Env } from "./env";
+import { createHttpApp } from "./http/app";
+
+export const BUILD_PATH = resolve(import.meta.dirname, "../build/index.js");
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts TeamGPT: one database handle, one auth instance, one HTTP server. Pending
+ * migrations are applied first, so a fresh clone needs no separate step.
+ */
+export async function startServer(env: Env): Promise<RunningServer> {
+  const database = openDatabase(env.DATABASE_URL);
+  migrateDatabase(database.db);
+  const services = { db: database.db, auth: createAuth(database.db, env), env };
+  const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
+  const app = createHttpApp(services, build);
+
+  const server = await new Promise<Server>((resolveListening, reject) => {
+    const listening = app.listen(env.PORT, env.HOST, () => resolveListening(listening));
+    listening.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "localhost" : env.HOST;
+
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolveClosed) => {
+        server.close(() => {
+          database.close();
+          resolveClosed();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}

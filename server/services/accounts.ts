@@ -1,0 +1,157 @@
+import { and, eq } from "drizzle-orm";
+import type { Session, User } from "lucia";
+import { z } from "zod";
+import type { Auth } from "../auth/lucia";
+import { hashPassword, verifyAgainstDummy, verifyPassword } from "../auth/password";
+import type { Db, Queryable } from "../db/client";
+import type { Env } from "../env";
+import { newId, randomBase32 } from "../db/ids";
+import { sessions, users, type UserRole, type UserRow } from "../db/schema";
+import { ServiceError } from "./errors";
+import { consumeRegistrationKey, registrationKeyInput, requireUsableKey } from "./registration-keys";
+
+export interface AccountDeps {
+  db: Db;
+  auth: Auth;
+  env: Pick<Env, "SESSION_DAYS">;
+}
+
+export const usernameSchema = z
+  .string({ error: "Enter a username." })
+  .trim()
+  .min(3, "Use at least 3 characters.")
+  .max(32, "Use at most 32 characters.")
+  .regex(/^[A-Za-z0-9_.-]+$/, "Use only letters, digits, and _ . -");
+
+export const passwordSchema = z
+  .string({ error: "Enter a password." })
+  .min(8, "Use at least 8 characters.")
+  .max(256, "Use at most 256 characters.");
+
+export const registerInput = z
+  .object({
+    username: usernameSchema,
+    password: passwordSchema,
+    confirmPassword: z.string({ error: "Type the password again." }),
+    registrationKey: registrationKeyInput,
+  })
+  .refine((input) => input.password === input.confirmPassword, {
+    message: "The passwords do not match.",
+    path: ["confirmPassword"],
+  });
+
+export const loginInput = z.object({
+  username: z.string({ error: "Enter your username." }).trim().min(1, "Enter your username.").max(256),
+  password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(256),
+});
+
+export type RegisterInput = z.infer<typeof registerInput>;
+export type LoginInput = z.infer<typeof loginInput>;
+
+/** The public shape of an account (API.md `User`). */
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: UserRole;
+  createdAt: string;
+}
+
+export interface SignedIn {
+  user: PublicUser;
+  session: Session;
+  token: string;
+  expiresAt: string;
+}
+
+export function toPublicUser(user: Pick<UserRow, "id" | "username" | "role" | "createdAt"> | User): PublicUser {
+  return { id: user.id, username: user.username, role: user.role, createdAt: user.createdAt.toISOString() };
+}
+
+const usernameKey = (username: string) => username.toLowerCase();
+
+function findUserByUsername(db: Queryable, username: string): UserRow | undefined {
+  return db.select().from(users).where(eq(users.usernameKey, usernameKey(username))).get();
+}
+
+function usernameTaken(): ServiceError {
+  return new ServiceError("CONFLICT", "That username is taken. Choose another one.", "username");
+}
+
+/**
+ * Creates an account with a registration key. The key is consumed in the same immediate
+ * transaction that inserts the user, so one key makes exactly one account however many
+ * requests race for it, and a registration that fails leaves the key unused.
+ */
+export async function register({ db, auth }: AccountDeps, input: RegisterInput): Promise<SignedIn> {
+  // Fail fast, before the deliberately slow hash, with the reason a person can act on.
+  requireUsableKey(db, input.registrationKey);
+  if (findUserByUsername(db, input.username)) throw usernameTaken();
+
+  const passwordHash = await hashPassword(input.password);
+  const userId = newId();
+  db.transaction(
+    (tx) => {
+      if (findUserByUsername(tx, input.username)) throw usernameTaken();
+      tx.insert(users)
+        .values({ id: userId, username: input.username, usernameKey: usernameKey(input.username), passwordHash, role: "user" })
+        .run();
+      consumeRegistrationKey(tx, input.registrationKey, userId);
+    },
+    { behavior: "immediate" },
+  );
+  return startSession(auth, userId);
+}
+
+/** Same answer, and about the same time, for an unknown username and a wrong password. */
+export async function login({ db, auth }: AccountDeps, input: LoginInput): Promise<SignedIn> {
+  const user = findUserByUsername(db, input.username);
+  const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+  if (!user || !valid) throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
+  if (user.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled. Ask an admin to enable it.");
+  return startSession(auth, user.id);
+}
+
+export async function logout({ auth }: Pick<AccountDeps, "auth">, sessionId: string): Promise<void> {
+  await auth.invalidateSession(sessionId);
+}
+
+/** Pushes the session's expiry a full lifetime ahead; the token stays the same. */
+export function refreshSession({ db, env }: AccountDeps, session: Session): { token: string; expiresAt: string } {
+  const expiresAt = new Date(Date.now() + env.SESSION_DAYS * 86_400_000);
+  db.update(sessions)
+    .set({ expiresAt: Math.floor(expiresAt.getTime() / 1000) })
+    .where(and(eq(sessions.id, session.id), eq(sessions.userId, session.userId)))
+    .run();
+  return { token: session.id, expiresAt: expiresAt.toISOString() };
+}
+
+async function startSession(auth: Auth, userId: string): Promise<SignedIn> {
+  const session = await auth.createSession(userId, {});
+  const { user } = await auth.validateSession(session.id);
+  if (!user) throw new Error(`session ${session.id.slice(0, 4)}… vanished right after it was created`);
+  return { user: toPublicUser(user), session, token: session.id, expiresAt: session.expiresAt.toISOString() };
+}
+
+export interface EnsureAdminResult {
+  created: boolean;
+  username: string;
+  /** Only when the password was generated: shown once, never stored in clear. */
+  generatedPassword?: string;
+}
+
+/** Creates the first admin; when any admin exists already it changes nothing. */
+export async function ensureAdmin(db: Db, options: { username?: string; password?: string }): Promise<EnsureAdminResult> {
+  const existing = db.select().from(users).where(eq(users.role, "admin")).get();
+  if (existing) return { created: false, username: existing.username };
+
+  const username = usernameSchema.parse(options.username ?? "admin");
+  const generatedPassword = options.password ? undefined : randomBase32(20);
+  const password = passwordSchema.parse(options.password ?? generatedPassword);
+  if (findUserByUsername(db, username)) {
+    throw new ServiceError("CONFLICT", `A regular user named "${username}" exists; choose another ADMIN_USERNAME.`);
+  }
+  db.insert(users)
+    .values({ id: newId(), username, usernameKey: usernameKey(username), passwordHash: await hashPassword(password), role: "admin" })
+    .run();
+  return { created: true, username, ...(generatedPassword ? { generatedPassword } : {}) };
+}

@@ -1,0 +1,58 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ServiceError } from "../services/errors";
+import type { Context } from "./context";
+import { describeError, flattenZodError } from "./errors";
+
+const t = initTRPC.context<Context>().create({
+  isDev: process.env.NODE_ENV !== "production",
+  errorFormatter({ shape, error }) {
+    const described = describeError(error);
+    return {
+      ...shape,
+      message: described.message,
+      data: {
+        ...shape.data,
+        zodError: flattenZodError(error.cause),
+        fieldErrors: described.fieldErrors,
+      },
+    };
+  },
+});
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Services throw ServiceError; the wire wants the matching tRPC code. */
+const serviceErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof ServiceError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  }
+  return result;
+});
+
+/** Cookie-authenticated state changes must come from our own pages; bearer calls are exempt. */
+const sameOriginForStateChanges = t.middleware(({ ctx, type, next }) => {
+  if (type !== "query" && ctx.crossSite && ctx.credential !== "bearer") {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "This request came from another site and was refused. Use TeamGPT's own pages, or a bearer token from a script.",
+    });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(serviceErrors).use(sameOriginForStateChanges);
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user || !ctx.session) {
+    throw new TRPCError({ code: "UNAUTHORIZED", message: "You are not logged in, or your session has expired. Log in again." });
+  }
+  return next({ ctx: { user: ctx.user, session: ctx.session } });
+});
+
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Only admins can do this." });
+  return next();
+});

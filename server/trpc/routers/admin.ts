@@ -1,0 +1,25 @@
+import {
+  generateKeys,
+  generateKeysInput,
+  keyIdInput,
+  listKeys,
+  listKeysInput,
+  loadKeys,
+  loadKeysInput,
+  revokeKey,
+} from "../../services/registration-keys";
+import { adminProcedure, createTRPCRouter } from "../init";
+
+const keysRouter = createTRPCRouter({
+  list: adminProcedure.input(listKeysInput).query(({ ctx, input }) => ({ items: listKeys(ctx.db, input) })),
+
+  generate: adminProcedure
+    .input(generateKeysInput)
+    .mutation(({ ctx, input }) => ({ keys: generateKeys(ctx.db, { ...input, createdBy: ctx.user.id }) })),
+
+  load: adminProcedure.input(loadKeysInput).mutation(({ ctx, input }) => loadKeys(ctx.db, { text: input.text, createdBy: ctx.user.id })),
+
+  revoke: adminProcedure.input(keyIdInput).mutation(({ ctx, input }) => revokeKey(ctx.db, input.id)),
+});
+
+export const adminRouter = createTRPCRouter({ keys: keysRouter });

@@ -1,0 +1,31 @@
+import { loginInput, logout, refreshSession, register, registerInput, login, toPublicUser } from "../../services/accounts";
+import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
+
+export const authRouter = createTRPCRouter({
+  register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
+    const { user, session, token, expiresAt } = await register(ctx, input);
+    ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
+    return { user, token, expiresAt };
+  }),
+
+  login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
+    const { user, session, token, expiresAt } = await login(ctx, input);
+    ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
+    return { user, token, expiresAt };
+  }),
+
+  // Logging out twice is not an error: either way the caller ends up logged out.
+  logout: publicProcedure.mutation(async ({ ctx }) => {
+    if (ctx.session) await logout(ctx, ctx.session.id);
+    ctx.setCookie(ctx.auth.createBlankSessionCookie().serialize());
+    return { ok: true as const };
+  }),
+
+  refresh: protectedProcedure.mutation(({ ctx }) => {
+    const refreshed = refreshSession(ctx, ctx.session);
+    if (ctx.credential === "cookie") ctx.setCookie(ctx.auth.createSessionCookie(ctx.session.id).serialize());
+    return refreshed;
+  }),
+
+  me: protectedProcedure.query(({ ctx }) => toPublicUser(ctx.user)),
+});
