@@ -1,0 +1,42 @@
+import { copyFileSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { createAuth } from "../../server/auth/lucia";
+import { openDatabase } from "../../server/db/client";
+import { loadEnv, type Env } from "../../server/env";
+import type { AppServices } from "../../server/trpc/context";
+import { ARTIFACTS_DIR, BASE_DATABASE } from "./paths";
+
+/** A fresh copy of the migrated base database, in its own file. */
+export function freshDatabaseFile(): string {
+  const file = resolve(ARTIFACTS_DIR, `test-${randomUUID()}.db`);
+  copyFileSync(BASE_DATABASE, file);
+  return file;
+}
+
+export function removeDatabaseFile(file: string) {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+}
+
+export function testEnv(overrides: Record<string, string> = {}): Env {
+  return loadEnv({ NODE_ENV: "test", DATABASE_URL: freshDatabaseFile(), HOST: "127.0.0.1", PORT: "0", ...overrides });
+}
+
+export interface TestServices extends AppServices {
+  close(): void;
+}
+
+/** The services one process holds, over a real migrated SQLite file. */
+export function createTestServices(overrides: Record<string, string> = {}): TestServices {
+  const env = testEnv(overrides);
+  const database = openDatabase(env.DATABASE_URL);
+  return {
+    db: database.db,
+    auth: createAuth(database.db, env),
+    env,
+    close() {
+      database.close();
+      removeDatabaseFile(env.DATABASE_URL);
+    },
+  };
+}

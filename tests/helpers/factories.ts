@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { hashPassword } from "../../server/auth/password";
+import { newId } from "../../server/db/ids";
+import { users, type UserRole } from "../../server/db/schema";
+import { toPublicUser } from "../../server/services/accounts";
+import { generateKeys } from "../../server/services/registration-keys";
+import { ANONYMOUS, type RequestAuth } from "../../server/auth/request";
+import { createContextInner, type AppServices } from "../../server/trpc/context";
+import { createCaller } from "../../server/trpc/root";
+
+export const TEST_PASSWORD = "correct horse battery";
+
+export function uniqueUsername(prefix = "user"): string {
+  return `${prefix}_${randomBytes(4).toString("hex")}`;
+}
+
+export async function createUser(services: AppServices, options: { role?: UserRole; username?: string; password?: string } = {}) {
+  const username = options.username ?? uniqueUsername(options.role ?? "user");
+  const [row] = services.db
+    .insert(users)
+    .values({
+      id: newId(),
+      username,
+      usernameKey: username.toLowerCase(),
+      passwordHash: await hashPassword(options.password ?? TEST_PASSWORD),
+      role: options.role ?? "user",
+    })
+    .returning()
+    .all();
+  return toPublicUser(row!);
+}
+
+export function createKey(services: AppServices, options: { expiresAt?: Date; note?: string } = {}): string {
+  const [key] = generateKeys(services.db, { count: 1, ...options });
+  return key!.key;
+}
+
+export interface TestCaller {
+  api: ReturnType<typeof createCaller>;
+  cookies: string[];
+}
+
+/** A caller as a browser or script would be: anonymous, or signed in with a real session. */
+export async function callerFor(
+  services: AppServices,
+  options: { userId?: string; credential?: "cookie" | "bearer"; crossSite?: boolean } = {},
+): Promise<TestCaller> {
+  let auth: RequestAuth = ANONYMOUS;
+  if (options.userId) {
+    const session = await services.auth.createSession(options.userId, {});
+    const { user } = await services.auth.validateSession(session.id);
+    auth = { user, session, credential: options.credential ?? "bearer", cookies: [] };
+  }
+  const cookies: string[] = [];
+  const ctx = createContextInner(services, { auth, crossSite: options.crossSite ?? false, setCookie: (c) => cookies.push(c) });
+  return { api: createCaller(ctx), cookies };
+}

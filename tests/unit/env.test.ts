@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnv } from "../../server/env";
+
+describe("configuration", () => {
+  it("has working defaults for a fresh clone", () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({ PORT: 3000, NODE_ENV: "development", DATABASE_URL: "./data/teamgpt.db", RATE_LIMITS: true });
+  });
+
+  it("reads models as a list and the origin without its path", () => {
+    const env = loadEnv({ OPENAI_MODELS: " a , b,", PUBLIC_ORIGIN: "https://chat.example.com/app", RATE_LIMITS: "off" });
+    expect(env.OPENAI_MODELS).toEqual(["a", "b"]);
+    expect(env.PUBLIC_ORIGIN).toBe("https://chat.example.com");
+    expect(env.RATE_LIMITS).toBe(false);
+  });
+
+  it("treats an empty value as unset", () => {
+    expect(loadEnv({ PORT: "" }).PORT).toBe(3000);
+  });
+
+  it("stops start-up with a message naming each bad variable", () => {
+    let message = "";
+    try {
+      loadEnv({ PORT: "eighty", PUBLIC_ORIGIN: "chat.example.com", NODE_ENV: "prod" });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain('PORT: expected a port number (got "eighty")');
+    expect(message).toContain("PUBLIC_ORIGIN: expected an origin");
+    expect(message).toContain('NODE_ENV: expected "development", "production" or "test"');
+  });
+});
