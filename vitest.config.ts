@@ -6,6 +6,7 @@ export default defineConfig({
     include: ["tests/**/*.test.ts"],
     globalSetup: ["tests/setup/global.ts"],
     setupFiles: ["tests/setup/console.ts"],
+    reporters: ["default", "./tests/setup/summary-reporter.ts"],
     pool: "forks",
     testTimeout: 20_000,
     hookTimeout: 60_000,

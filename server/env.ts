@@ -56,7 +56,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment once; a bad value stops start-up with a message naming the variable. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(blankToUndefined(source));
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
@@ -67,6 +67,6 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 // An empty `PORT=` in .env means "use the default", as people expect from .env files.
-function blankToUndefined(source: NodeJS.ProcessEnv): Record<string, string | undefined> {
+function blankToUndefined(source: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(source).map(([key, value]) => [key, value === "" ? undefined : value]));
 }

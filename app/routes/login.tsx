@@ -1,6 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Field } from "~/components/field";
+import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders, requireAnonymous, safeRedirectPath } from "~/lib/session.server";
 
@@ -28,12 +29,13 @@ export default function LoginPage() {
   const [searchParams] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
+  const formRef = useResetAfterFailure(result, ["password"]);
   return (
     <main className="centered">
       <section className="card auth-card" aria-labelledby="login-title">
         <p className="brand-mark">TeamGPT</p>
         <h1 id="login-title">Log in</h1>
-        <Form method="post" noValidate>
+        <Form method="post" noValidate ref={formRef}>
           <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
           {result?.formError ? (
             <p className="form-error" role="alert">

@@ -1,6 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Field } from "~/components/field";
+import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders, requireAnonymous } from "~/lib/session.server";
 
@@ -31,13 +32,14 @@ export default function RegisterPage() {
   const [searchParams] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
+  const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
   return (
     <main className="centered">
       <section className="card auth-card" aria-labelledby="register-title">
         <p className="brand-mark">TeamGPT</p>
         <h1 id="register-title">Create your account</h1>
         <p className="lead">You need a registration key from an admin of your team.</p>
-        <Form method="post" noValidate>
+        <Form method="post" noValidate ref={formRef}>
           {result?.formError ? (
             <p className="form-error" role="alert">
               {result.formError}

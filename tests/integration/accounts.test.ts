@@ -115,7 +115,7 @@ describe("registering with a key", () => {
     for (const [overrides, field, message] of cases) {
       const error = await rejection(api.auth.register(registration(key, overrides)));
       expect(error.code).toBe("BAD_REQUEST");
-      const issues = (error.cause as { issues: { path: string[]; message: string }[] }).issues;
+      const issues = (error.cause as unknown as { issues: { path: string[]; message: string }[] }).issues;
       expect(issues).toContainEqual(expect.objectContaining({ path: [field], message }));
     }
     expect(keyRow(key).usedAt).toBeNull();

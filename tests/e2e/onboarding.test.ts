@@ -1,0 +1,91 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { createUser, TEST_PASSWORD } from "../helpers/factories";
+import { hasChromium, launchBrowser, screenshot } from "../helpers/browser";
+import { startTestServer, type TestServer } from "../helpers/server";
+
+describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a newcomer joins", () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+  });
+  // Pages stay open until the end so a failed test can still be photographed.
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newPage(name: string, viewport = { width: 1280, height: 800 }) {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    onTestFailed(async () => {
+      console.warn(`screenshot of the failed test: ${await screenshot(page, `failed-${name}`)}`);
+    });
+    return page;
+  }
+
+  async function logIn(page: Page, username: string, password = TEST_PASSWORD) {
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("Username").fill(username);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+  }
+
+  it("generate a key, register with it, log out", async () => {
+    const admin = await createUser(server.services, { role: "admin", username: "Admin" });
+    const adminPage = await newPage("admin");
+    await logIn(adminPage, admin.username);
+    await adminPage.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Registration keys" }).click();
+    await adminPage.getByLabel("Note (optional)").fill("for Ada");
+    await adminPage.getByRole("button", { name: "Generate" }).click();
+    const key = (await adminPage.getByLabel("New keys").inputValue()).trim();
+    expect(key).toMatch(/^tgk_[0-9a-z]{26}$/);
+    await expect.poll(() => adminPage.getByRole("cell", { name: key, exact: true }).count()).toBe(1);
+    await screenshot(adminPage, "admin-keys");
+
+    const page = await newPage("newcomer");
+    await page.goto(`${server.url}/`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    await page.getByRole("link", { name: "Register with a key" }).click();
+    await page.getByLabel("Username").fill("ada");
+    await page.getByLabel("Password", { exact: true }).fill("analytical engine");
+    await page.getByLabel("Confirm password").fill("analytical engines");
+    await page.getByLabel("Registration key").fill(key);
+    await page.getByRole("button", { name: "Register" }).click();
+    await expect.poll(() => page.getByText("The passwords do not match.").count()).toBe(1);
+    expect(await page.getByLabel("Username").inputValue()).toBe("ada");
+    expect(await page.getByLabel("Password", { exact: true }).inputValue()).toBe("");
+    await screenshot(page, "register-error");
+
+    await page.getByLabel("Password", { exact: true }).fill("analytical engine");
+    await page.getByLabel("Confirm password").fill("analytical engine");
+    await page.getByRole("button", { name: "Register" }).click();
+    await page.getByRole("heading", { name: "Welcome, ada" }).waitFor();
+
+    await page.goto(`${server.url}/admin/keys`);
+    await page.getByRole("heading", { name: "You can't open this page" }).waitFor();
+
+    await adminPage.goto(`${server.url}/admin/keys?status=used`);
+    await expect.poll(() => adminPage.getByRole("row", { name: new RegExp(`${key}.*used.*ada`) }).count()).toBe(1);
+
+    await page.goto(`${server.url}/`);
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    await page.goto(`${server.url}/`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+  });
+
+  it("the login page works on a phone", async () => {
+    const user = await createUser(server.services);
+    const page = await newPage("phone-login", { width: 375, height: 740 });
+    await logIn(page, user.username, "wrong password");
+    await page.getByText("Wrong username or password.").waitFor();
+    await screenshot(page, "phone-login-error");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    expect(overflow).toBe(false);
+    await logIn(page, user.username);
+    await page.getByRole("heading", { name: `Welcome, ${user.username}` }).waitFor();
+  });
+});
