@@ -14,7 +14,8 @@ export function useResetAfterFailure(result: unknown, passwordFields: string[]) 
       const input = form.elements.namedItem(name);
       if (input instanceof HTMLInputElement) input.value = "";
     }
-    const target = form.querySelector<HTMLInputElement>("[aria-invalid='true']") ?? form.querySelector<HTMLInputElement>("input[type='password']");
+    const target =
+      form.querySelector<HTMLInputElement>("[aria-invalid='true']") ?? form.querySelector<HTMLInputElement>("input[type='password']");
     target?.focus();
     // eslint-disable-next-line react-hooks/exhaustive-deps -- runs once per result
   }, [result]);

@@ -107,7 +107,9 @@ export default function AdminKeysPage() {
 
           <section className="card" aria-labelledby="load-title">
             <h2 id="load-title">Load a keys file</h2>
-            <p className="hint">One key a line; blank lines and lines starting with # are skipped. If any line is malformed, nothing is added.</p>
+            <p className="hint">
+              One key a line; blank lines and lines starting with # are skipped. If any line is malformed, nothing is added.
+            </p>
             <Form method="post" encType="multipart/form-data" className="stack-form">
               <input type="hidden" name="intent" value="load" />
               <div className="field">

@@ -1,5 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { AuthCard, FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -31,35 +32,32 @@ export default function LoginPage() {
   const errors = result?.fieldErrors ?? {};
   const formRef = useResetAfterFailure(result, ["password"]);
   return (
-    <main className="centered">
-      <section className="card auth-card" aria-labelledby="login-title">
-        <p className="brand-mark">TeamGPT</p>
-        <h1 id="login-title">Log in</h1>
-        <Form method="post" noValidate ref={formRef}>
-          <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
-          {result?.formError ? (
-            <p className="form-error" role="alert">
-              {result.formError}
-            </p>
-          ) : null}
-          <Field
-            label="Username"
-            name="username"
-            autoComplete="username"
-            autoFocus
-            required
-            defaultValue={result?.values.username}
-            error={errors.username}
-          />
-          <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
-          <button type="submit" className="button primary wide" disabled={busy}>
-            {busy ? "Logging in…" : "Log in"}
-          </button>
-        </Form>
-        <p className="switch">
+    <AuthCard
+      id="login-title"
+      title="Log in"
+      footer={
+        <>
           New here? <Link to="/register">Register with a key</Link>
-        </p>
-      </section>
-    </main>
+        </>
+      }
+    >
+      <Form method="post" noValidate ref={formRef}>
+        <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
+        <FormError message={result?.formError} />
+        <Field
+          label="Username"
+          name="username"
+          autoComplete="username"
+          autoFocus
+          required
+          defaultValue={result?.values.username}
+          error={errors.username}
+        />
+        <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+        <button type="submit" className="button primary wide" disabled={busy}>
+          {busy ? "Logging in…" : "Log in"}
+        </button>
+      </Form>
+    </AuthCard>
   );
 }

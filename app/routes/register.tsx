@@ -1,5 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { AuthCard, FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -34,64 +35,61 @@ export default function RegisterPage() {
   const errors = result?.fieldErrors ?? {};
   const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
   return (
-    <main className="centered">
-      <section className="card auth-card" aria-labelledby="register-title">
-        <p className="brand-mark">TeamGPT</p>
-        <h1 id="register-title">Create your account</h1>
-        <p className="lead">You need a registration key from an admin of your team.</p>
-        <Form method="post" noValidate ref={formRef}>
-          {result?.formError ? (
-            <p className="form-error" role="alert">
-              {result.formError}
-            </p>
-          ) : null}
-          <Field
-            label="Username"
-            name="username"
-            autoComplete="username"
-            autoFocus
-            required
-            minLength={3}
-            maxLength={32}
-            hint="3–32 letters, digits, _ . or -"
-            defaultValue={result?.values.username}
-            error={errors.username}
-          />
-          <Field
-            label="Password"
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            hint="At least 8 characters"
-            error={errors.password}
-          />
-          <Field
-            label="Confirm password"
-            name="confirmPassword"
-            type="password"
-            autoComplete="new-password"
-            required
-            error={errors.confirmPassword}
-          />
-          <Field
-            label="Registration key"
-            name="registrationKey"
-            autoComplete="off"
-            spellCheck={false}
-            required
-            defaultValue={result?.values.registrationKey ?? searchParams.get("key") ?? undefined}
-            error={errors.registrationKey}
-          />
-          <button type="submit" className="button primary wide" disabled={busy}>
-            {busy ? "Creating your account…" : "Register"}
-          </button>
-        </Form>
-        <p className="switch">
+    <AuthCard
+      id="register-title"
+      title="Create your account"
+      lead="You need a registration key from an admin of your team."
+      footer={
+        <>
           Already have an account? <Link to="/login">Log in</Link>
-        </p>
-      </section>
-    </main>
+        </>
+      }
+    >
+      <Form method="post" noValidate ref={formRef}>
+        <FormError message={result?.formError} />
+        <Field
+          label="Username"
+          name="username"
+          autoComplete="username"
+          autoFocus
+          required
+          minLength={3}
+          maxLength={32}
+          hint="3–32 letters, digits, _ . or -"
+          defaultValue={result?.values.username}
+          error={errors.username}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={8}
+          hint="At least 8 characters"
+          error={errors.password}
+        />
+        <Field
+          label="Confirm password"
+          name="confirmPassword"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={errors.confirmPassword}
+        />
+        <Field
+          label="Registration key"
+          name="registrationKey"
+          autoComplete="off"
+          spellCheck={false}
+          required
+          defaultValue={result?.values.registrationKey ?? searchParams.get("key") ?? undefined}
+          error={errors.registrationKey}
+        />
+        <button type="submit" className="button primary wide" disabled={busy}>
+          {busy ? "Creating your account…" : "Register"}
+        </button>
+      </Form>
+    </AuthCard>
   );
 }

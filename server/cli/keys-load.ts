@@ -5,7 +5,8 @@ import { CommandError, openMigratedDatabase, runCommand } from "./database";
 /** `npm run keys:load -- FILE`: all or nothing; non-zero exit on a missing or malformed file. */
 await runCommand("keys:load", () => {
   const file = process.argv[2];
-  if (!file || file === "--help" || file === "-h") throw new CommandError("Usage: npm run keys:load -- FILE  (one key a line, # comments allowed)");
+  if (!file || file === "--help" || file === "-h")
+    throw new CommandError("Usage: npm run keys:load -- FILE  (one key a line, # comments allowed)");
   const text = readKeysFile(file);
   const { database } = openMigratedDatabase();
   try {
@@ -28,7 +29,8 @@ function readKeysFile(file: string): string {
     text = readFileSync(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : String(code);
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : String(code);
     throw new CommandError(`Cannot read ${file}: ${why}.`);
   }
   if (text.length > MAX_KEYS_FILE_CHARS) throw new CommandError(`${file} is too large (at most 2 MB of keys).`);

@@ -70,7 +70,11 @@ export function toPublicUser(user: Pick<UserRow, "id" | "username" | "role" | "c
 const usernameKey = (username: string) => username.toLowerCase();
 
 function findUserByUsername(db: Queryable, username: string): UserRow | undefined {
-  return db.select().from(users).where(eq(users.usernameKey, usernameKey(username))).get();
+  return db
+    .select()
+    .from(users)
+    .where(eq(users.usernameKey, usernameKey(username)))
+    .get();
 }
 
 function usernameTaken(): ServiceError {

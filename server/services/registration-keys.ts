@@ -22,7 +22,12 @@ export const registrationKeyInput = z
   .max(256, "That is not a registration key.");
 
 export const generateKeysInput = z.object({
-  count: z.number().int().min(1, "Generate at least 1 key.").max(MAX_KEYS_PER_BATCH, `Generate at most ${MAX_KEYS_PER_BATCH} keys at once.`).default(1),
+  count: z
+    .number()
+    .int()
+    .min(1, "Generate at least 1 key.")
+    .max(MAX_KEYS_PER_BATCH, `Generate at most ${MAX_KEYS_PER_BATCH} keys at once.`)
+    .default(1),
   note: z.string().trim().max(MAX_NOTE_CHARS, `Keep the note under ${MAX_NOTE_CHARS} characters.`).optional(),
   expiresAt: z.iso
     .datetime({ offset: true, error: "Give the expiry as an ISO date-time, e.g. 2030-01-31T00:00:00Z." })
@@ -76,10 +81,7 @@ export function newRegistrationKey(): string {
   return `tgk_${randomBase32(26)}`;
 }
 
-export function generateKeys(
-  db: Db,
-  input: z.infer<typeof generateKeysInput> & { createdBy?: string | null },
-): RegistrationKey[] {
+export function generateKeys(db: Db, input: z.infer<typeof generateKeysInput> & { createdBy?: string | null }): RegistrationKey[] {
   const rows = Array.from({ length: input.count }, () => ({
     id: newId(),
     key: newRegistrationKey(),
@@ -135,10 +137,16 @@ function getKey(db: Db, id: string): RegistrationKey {
 export function revokeKey(db: Db, id: string): RegistrationKey {
   const current = getKey(db, id);
   if (current.status === "used") {
-    throw new ServiceError("CONFLICT", `This key was already used by ${current.usedBy?.username ?? "a deleted account"}; it cannot be revoked.`);
+    throw new ServiceError(
+      "CONFLICT",
+      `This key was already used by ${current.usedBy?.username ?? "a deleted account"}; it cannot be revoked.`,
+    );
   }
   if (current.status !== "revoked") {
-    db.update(registrationKeys).set({ revokedAt: new Date() }).where(and(eq(registrationKeys.id, id), isNull(registrationKeys.usedAt))).run();
+    db.update(registrationKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(registrationKeys.id, id), isNull(registrationKeys.usedAt)))
+      .run();
   }
   return getKey(db, id);
 }

@@ -92,7 +92,11 @@ describe("keys from the command line", () => {
     expect(generated.status).toBe(0);
     const keys = generated.stdout.split("\n").filter((line) => line.startsWith("tgk_"));
     expect(keys).toHaveLength(3);
-    expect(rows(source).keys.map((row) => row.key).sort()).toEqual([...keys].sort());
+    expect(
+      rows(source)
+        .keys.map((row) => row.key)
+        .sort(),
+    ).toEqual([...keys].sort());
 
     const target = databaseFile();
     const loaded = npmRun("keys:load", [tempFile(generated.stdout)], { DATABASE_URL: target });

@@ -61,7 +61,11 @@ describe("the server", () => {
   });
 
   it("answers malformed tRPC requests with a readable 4xx and stays up", async () => {
-    const badJson = await fetch(`${server.url}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const badJson = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(badJson.status).toBe(400);
     const unknown = await trpc("auth.nothing", {});
     expect(unknown.status).toBe(404);
@@ -170,7 +174,12 @@ describe("pages without JavaScript", () => {
 
   it("registers with the form, showing errors beside their fields", async () => {
     const key = createKey(server.services);
-    const bad = await postForm("/register", { username: "no", password: "longenough1", confirmPassword: "different12", registrationKey: key });
+    const bad = await postForm("/register", {
+      username: "no",
+      password: "longenough1",
+      confirmPassword: "different12",
+      registrationKey: key,
+    });
     expect(bad.status).toBe(400);
     const html = await bad.text();
     expect(html).toContain("Use at least 3 characters.");
@@ -178,13 +187,23 @@ describe("pages without JavaScript", () => {
     expect(html).toContain(`value="${key}"`);
     expect(html).not.toContain("longenough1");
 
-    const good = await postForm("/register", { username: "newcomer", password: "longenough1", confirmPassword: "longenough1", registrationKey: key });
+    const good = await postForm("/register", {
+      username: "newcomer",
+      password: "longenough1",
+      confirmPassword: "longenough1",
+      registrationKey: key,
+    });
     expect(good.status).toBe(302);
     const jar = new CookieJar();
     jar.store(good);
     expect(await pageText(await fetch(`${server.url}/`, { headers: { cookie: jar.header() } }))).toContain("Welcome, newcomer");
 
-    const reused = await postForm("/register", { username: "second", password: "longenough1", confirmPassword: "longenough1", registrationKey: key });
+    const reused = await postForm("/register", {
+      username: "second",
+      password: "longenough1",
+      confirmPassword: "longenough1",
+      registrationKey: key,
+    });
     expect(reused.status).toBe(409);
     expect(await reused.text()).toContain("This registration key has already been used.");
   });

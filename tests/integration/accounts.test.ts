@@ -84,7 +84,10 @@ describe("registering with a key", () => {
   it("explains why a key cannot be used", async () => {
     const { api } = await callerFor(services);
     const unknown = await rejection(api.auth.register(registration("tgk_doesnotexist000000000000")));
-    expect([unknown.code, unknown.message]).toEqual(["BAD_REQUEST", "This registration key is not valid. Check it, or ask an admin for a new one."]);
+    expect([unknown.code, unknown.message]).toEqual([
+      "BAD_REQUEST",
+      "This registration key is not valid. Check it, or ask an admin for a new one.",
+    ]);
 
     const used = createKey(services);
     await api.auth.register(registration(used));
@@ -92,7 +95,11 @@ describe("registering with a key", () => {
     expect([again.code, again.message]).toEqual(["CONFLICT", "This registration key has already been used. Ask an admin for a new one."]);
 
     const expired = createKey(services);
-    services.db.update(registrationKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(registrationKeys.key, expired)).run();
+    services.db
+      .update(registrationKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(registrationKeys.key, expired))
+      .run();
     expect((await rejection(api.auth.register(registration(expired)))).message).toContain("has expired");
 
     const revoked = createKey(services);
@@ -180,7 +187,10 @@ describe("sessions", () => {
     const user = await createUser(services);
     const { api } = await callerFor(services, { userId: user.id });
     const [session] = services.db.select().from(sessions).where(eq(sessions.userId, user.id)).all();
-    services.db.update(sessions).set({ expiresAt: Math.floor(Date.now() / 1000) + 60 }).run();
+    services.db
+      .update(sessions)
+      .set({ expiresAt: Math.floor(Date.now() / 1000) + 60 })
+      .run();
 
     const refreshed = await api.auth.refresh();
     expect(refreshed.token).toBe(session!.id);

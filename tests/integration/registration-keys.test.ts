@@ -46,9 +46,18 @@ describe("admins hand out registration keys", () => {
     const [used, revoked, expired, unused] = (await api.admin.keys.generate({ count: 4 })).keys;
     const anonymous = (await callerFor(services)).api;
     const username = uniqueUsername();
-    const { user } = await anonymous.auth.register({ username, password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey: used!.key });
+    const { user } = await anonymous.auth.register({
+      username,
+      password: TEST_PASSWORD,
+      confirmPassword: TEST_PASSWORD,
+      registrationKey: used!.key,
+    });
     await api.admin.keys.revoke({ id: revoked!.id });
-    services.db.update(registrationKeys).set({ expiresAt: new Date(Date.now() - 1) }).where(eq(registrationKeys.id, expired!.id)).run();
+    services.db
+      .update(registrationKeys)
+      .set({ expiresAt: new Date(Date.now() - 1) })
+      .where(eq(registrationKeys.id, expired!.id))
+      .run();
 
     const byId = new Map((await api.admin.keys.list({})).items.map((item) => [item.id, item]));
     expect(byId.get(used!.id)).toMatchObject({ status: "used", usedBy: { id: user.id, username }, usedAt: expect.any(String) });
@@ -56,7 +65,12 @@ describe("admins hand out registration keys", () => {
     expect(byId.get(expired!.id)).toMatchObject({ status: "expired" });
     expect(byId.get(unused!.id)).toMatchObject({ status: "unused" });
 
-    for (const [status, key] of [["used", used], ["revoked", revoked], ["expired", expired], ["unused", unused]] as const) {
+    for (const [status, key] of [
+      ["used", used],
+      ["revoked", revoked],
+      ["expired", expired],
+      ["unused", unused],
+    ] as const) {
       expect((await api.admin.keys.list({ status })).items.map((item) => item.id)).toEqual([key!.id]);
     }
   });
@@ -69,11 +83,21 @@ describe("admins hand out registration keys", () => {
     expect(await api.admin.keys.revoke({ id: row!.id })).toMatchObject({ status: "revoked" });
     const anonymous = (await callerFor(services)).api;
     await expect(
-      anonymous.auth.register({ username: uniqueUsername(), password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey: key }),
+      anonymous.auth.register({
+        username: uniqueUsername(),
+        password: TEST_PASSWORD,
+        confirmPassword: TEST_PASSWORD,
+        registrationKey: key,
+      }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST" });
 
     const usedKey = createKey(services);
-    await anonymous.auth.register({ username: uniqueUsername(), password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey: usedKey });
+    await anonymous.auth.register({
+      username: uniqueUsername(),
+      password: TEST_PASSWORD,
+      confirmPassword: TEST_PASSWORD,
+      registrationKey: usedKey,
+    });
     const used = (await api.admin.keys.list({ status: "used" })).items[0]!;
     await expect(api.admin.keys.revoke({ id: used.id })).rejects.toMatchObject({ code: "CONFLICT" });
     await expect(api.admin.keys.revoke({ id: "no-such-key" })).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -90,7 +114,12 @@ describe("loading a keys file", () => {
     expect(keys).toEqual(expect.arrayContaining(["new-key-0001", "new-key-0002", known]));
 
     const anonymous = (await callerFor(services)).api;
-    const { user } = await anonymous.auth.register({ username: "loaded", password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey: "new-key-0002" });
+    const { user } = await anonymous.auth.register({
+      username: "loaded",
+      password: TEST_PASSWORD,
+      confirmPassword: TEST_PASSWORD,
+      registrationKey: "new-key-0002",
+    });
     expect(user.username).toBe("loaded");
   });
 
