@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
-import { createAuth } from "./auth/lucia";
+import { createAuth, type Auth } from "./auth/lucia";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import type { Env } from "./env";
@@ -25,6 +25,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = openDatabase(env.DATABASE_URL);
   migrateDatabase(database.db);
   const services = { db: database.db, auth: createAuth(database.db, env), env };
+  const sweeper = sweepExpiredSessions(services.auth);
   const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
   const app = createHttpApp(services, build);
 
@@ -41,10 +42,20 @@ export async function startServer(env: Env): Promise<RunningServer> {
     close: () =>
       new Promise<void>((resolveClosed) => {
         server.close(() => {
+          clearInterval(sweeper);
           database.close();
           resolveClosed();
         });
         server.closeAllConnections();
       }),
   };
+}
+
+const HOUR = 3_600_000;
+
+/** Expired sessions are refused anyway; deleting them keeps the table small. */
+function sweepExpiredSessions(auth: Auth): NodeJS.Timeout {
+  const sweep = () => auth.deleteExpiredSessions().catch((error: unknown) => console.error("Could not delete expired sessions:", error));
+  void sweep();
+  return setInterval(sweep, HOUR).unref();
 }

@@ -49,6 +49,7 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     await page.goto(`${server.url}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
     await page.getByRole("link", { name: "Register with a key" }).click();
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
     await page.getByLabel("Username").fill("ada");
     await page.getByLabel("Password", { exact: true }).fill("analytical engine");
     await page.getByLabel("Confirm password").fill("analytical engines");

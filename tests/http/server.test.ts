@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessions } from "../../server/db/schema";
 import { createKey, createUser, TEST_PASSWORD } from "../helpers/factories";
 import { CookieJar, startTestServer, type TestServer } from "../helpers/server";
 
@@ -103,6 +105,20 @@ describe("sessions over HTTP", () => {
     expect(after.status).toBe(401);
     const made_up = await trpc("auth.me", { method: "GET", headers: { authorization: "Bearer not-a-token" } });
     expect(made_up.status).toBe(401);
+  });
+
+  it("an expired session is refused and the browser told to forget its cookie", async () => {
+    const user = await createUser(server.services);
+    const { jar } = await loginOverHttp(user.username);
+    server.services.db
+      .update(sessions)
+      .set({ expiresAt: Math.floor(Date.now() / 1000) - 1 })
+      .where(eq(sessions.userId, user.id))
+      .run();
+    const response = await fetch(`${server.url}/`, { headers: { cookie: jar.header() }, redirect: "manual" });
+    expect(response.headers.get("location")).toBe("/login");
+    expect(response.headers.getSetCookie()[0]).toMatch(/^teamgpt_session=;.*Max-Age=0/);
+    expect(server.services.db.select().from(sessions).where(eq(sessions.userId, user.id)).all()).toEqual([]);
   });
 
   it("refuses cookie-carrying state changes from another origin, and lets bearer scripts through", async () => {
