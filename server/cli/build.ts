@@ -12,7 +12,8 @@ export function ensureBuild(options: { quiet?: boolean } = {}): void {
   const result = spawnSync(process.execPath, [join(root, "node_modules/@remix-run/dev/dist/cli.js"), "build"], {
     cwd: root,
     stdio: options.quiet ? "pipe" : "inherit",
-    env: { ...process.env, NODE_ENV: "production" },
+    // @remix-run/dev loads Vite through its CJS entry, which warns on every build; nothing to act on.
+    env: { ...process.env, NODE_ENV: "production", VITE_CJS_IGNORE_WARNING: "true" },
   });
   if (result.status !== 0) {
     const output = options.quiet ? `\n${result.stdout}${result.stderr}` : " (see above)";
