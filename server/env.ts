@@ -11,6 +11,14 @@ const optionalText = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+const milliseconds = (fallback: number) =>
+  z.coerce
+    .number({ error: "expected a duration in milliseconds" })
+    .int("expected a whole number of milliseconds")
+    .min(100, "expected at least 100 milliseconds")
+    .max(3_600_000, "expected at most 3600000 milliseconds (an hour)")
+    .default(fallback);
+
 const envSchema = z.object({
   NODE_ENV: z
     .enum(["development", "production", "test"], { error: 'expected "development", "production" or "test"' })
@@ -44,6 +52,13 @@ const envSchema = z.object({
       .map((model) => model.trim())
       .filter((model) => model !== ""),
   ),
+  OPENAI_FIRST_TOKEN_TIMEOUT_MS: milliseconds(60_000),
+  OPENAI_IDLE_TIMEOUT_MS: milliseconds(30_000),
+  CHAT_HISTORY_CHARS: z.coerce
+    .number({ error: "expected a number of characters" })
+    .int("expected a whole number of characters")
+    .min(1_000, "expected at least 1000 characters")
+    .default(48_000),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   RATE_LIMITS: booleanSwitch.default(true),

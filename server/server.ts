@@ -3,11 +3,13 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
-import { createAuth, type Auth } from "./auth/lucia";
+import { createAppServices } from "./app-services";
+import type { Auth } from "./auth/lucia";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
+import { markInterruptedReplies } from "./services/chat";
 
 export const BUILD_PATH = resolve(import.meta.dirname, "../build/index.js");
 
@@ -24,7 +26,11 @@ export interface RunningServer {
 export async function startServer(env: Env): Promise<RunningServer> {
   const database = openDatabase(env.DATABASE_URL);
   migrateDatabase(database.db);
-  const services = { db: database.db, auth: createAuth(database.db, env), env };
+  const interrupted = markInterruptedReplies(database.db);
+  if (interrupted > 0)
+    console.warn(`${interrupted} ${interrupted === 1 ? "reply was" : "replies were"} cut off by the last shutdown; marked interrupted.`);
+  const handle = await createAppServices(database.db, env);
+  const services = handle.services;
   const sweeper = sweepExpiredSessions(services.auth);
   const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
   const app = createHttpApp(services, build);
@@ -39,15 +45,14 @@ export async function startServer(env: Env): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     server,
-    close: () =>
-      new Promise<void>((resolveClosed) => {
-        server.close(() => {
-          clearInterval(sweeper);
-          database.close();
-          resolveClosed();
-        });
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));
+      await handle.close();
+      server.closeAllConnections();
+      await closed;
+      clearInterval(sweeper);
+      database.close();
+    },
   };
 }
 

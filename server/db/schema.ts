@@ -90,6 +90,8 @@ export const messages = sqliteTable(
     error: text("error"),
     // Lets a client resend a message safely: the same id never makes a second message.
     clientMessageId: text("client_message_id"),
+    // An assistant reply points at the user message it answers.
+    parentId: text("parent_id"),
     promptTokens: integer("prompt_tokens"),
     completionTokens: integer("completion_tokens"),
     createdAt: createdAt(),
@@ -98,6 +100,7 @@ export const messages = sqliteTable(
     index("messages_conversation_created_idx").on(table.conversationId, table.createdAt),
     uniqueIndex("messages_client_message_id_unique").on(table.conversationId, table.clientMessageId),
     index("messages_status_idx").on(table.status),
+    index("messages_parent_idx").on(table.parentId),
   ],
 );
 

@@ -1,14 +1,7 @@
-import type { Auth } from "../auth/lucia";
+import type { AppServices } from "../app-services";
 import type { RequestAuth } from "../auth/request";
-import type { Db } from "../db/client";
-import type { Env } from "../env";
 
-/** What one process holds once: the database handle, auth and configuration. */
-export interface AppServices {
-  db: Db;
-  auth: Auth;
-  env: Env;
-}
+export type { AppServices };
 
 export interface RequestFacts {
   auth: RequestAuth;

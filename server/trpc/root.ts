@@ -1,9 +1,15 @@
 import { createCallerFactory, createTRPCRouter } from "./init";
 import { adminRouter } from "./routers/admin";
 import { authRouter } from "./routers/auth";
+import { chatRouter } from "./routers/chat";
+import { conversationsRouter } from "./routers/conversations";
+import { modelsRouter } from "./routers/models";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
+  conversations: conversationsRouter,
+  chat: chatRouter,
+  models: modelsRouter,
   admin: adminRouter,
 });
 

@@ -1,7 +1,7 @@
 import { copyFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
-import { createAuth } from "../../server/auth/lucia";
+import { createAppServices } from "../../server/app-services";
 import { openDatabase } from "../../server/db/client";
 import { loadEnv, type Env } from "../../server/env";
 import type { AppServices } from "../../server/trpc/context";
@@ -23,18 +23,18 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
 }
 
 export interface TestServices extends AppServices {
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** The services one process holds, over a real migrated SQLite file. */
-export function createTestServices(overrides: Record<string, string> = {}): TestServices {
+export async function createTestServices(overrides: Record<string, string> = {}): Promise<TestServices> {
   const env = testEnv(overrides);
   const database = openDatabase(env.DATABASE_URL);
+  const handle = await createAppServices(database.db, env);
   return {
-    db: database.db,
-    auth: createAuth(database.db, env),
-    env,
-    close() {
+    ...handle.services,
+    async close() {
+      await handle.close();
       database.close();
       removeDatabaseFile(env.DATABASE_URL);
     },

@@ -1,4 +1,4 @@
-import { createAuth } from "../../server/auth/lucia";
+import { createAppServices } from "../../server/app-services";
 import { openDatabase } from "../../server/db/client";
 import { startServer, type RunningServer } from "../../server/server";
 import type { AppServices } from "../../server/trpc/context";
@@ -16,14 +16,16 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
   const env = testEnv(overrides);
   const running = await startServer(env);
   const database = openDatabase(env.DATABASE_URL);
+  const handle = await createAppServices(database.db, env);
   const url = running.url.replace("localhost", "127.0.0.1");
   return {
     ...running,
     url,
     origin: url,
-    services: { db: database.db, auth: createAuth(database.db, env), env },
+    services: handle.services,
     async stop() {
       await running.close();
+      await handle.close();
       database.close();
       removeDatabaseFile(env.DATABASE_URL);
     },

@@ -6,8 +6,8 @@ import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
 
 let services: TestServices;
-beforeEach(() => {
-  services = createTestServices();
+beforeEach(async () => {
+  services = await createTestServices();
 });
 afterEach(() => services.close());
 

@@ -1,0 +1,43 @@
+import { createAuth, type Auth } from "./auth/lucia";
+import type { Db } from "./db/client";
+import type { Env } from "./env";
+import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
+import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
+import { createOpenAIProvider } from "./llm/openai-provider";
+import { GenerationRegistry } from "./services/generation";
+
+/** A human reading pace for the offline demo model. */
+const DEMO_TOKEN_DELAY_MS = 35;
+
+/** What one process holds once: the database handle, auth, configuration and running replies. */
+export interface AppServices {
+  db: Db;
+  auth: Auth;
+  env: Env;
+  models: ModelCatalog;
+  generations: GenerationRegistry;
+}
+
+export interface ServicesHandle {
+  services: AppServices;
+  /** Saves running replies as interrupted and stops the demo model, if any. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds what one process holds once. With no model server configured, the offline demo
+ * (the same fake the tests use) listens on 127.0.0.1 and the real SDK talks to it.
+ */
+export async function createAppServices(db: Db, env: Env): Promise<ServicesHandle> {
+  let demo: FakeUpstream | undefined;
+  if (usesDemoModel(env)) demo = await startFakeUpstream({ tokenDelayMs: DEMO_TOKEN_DELAY_MS });
+  const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
+  const generations = new GenerationRegistry(db, provider, env);
+  return {
+    services: { db, auth: createAuth(db, env), env, models: modelCatalog(env), generations },
+    async close() {
+      await generations.interruptAll();
+      await demo?.close();
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Queryable } from "../db/client";
+import { newId } from "../db/ids";
+import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
+import type { Env } from "../env";
+import type { ModelCatalog } from "../llm/models";
+import type { ChatTurn } from "../llm/provider";
+import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
+import { ServiceError } from "./errors";
+import type { GenerationRegistry } from "./generation";
+
+export const MAX_MESSAGE_CHARS = 100_000;
+
+export interface ChatDeps {
+  db: Db;
+  env: Pick<Env, "CHAT_HISTORY_CHARS">;
+  generations: GenerationRegistry;
+  models: ModelCatalog;
+}
+
+const idText = z.string().min(1).max(64);
+const lastEventId = z.string().max(200).nullish();
+
+export const sendMessageInput = z.object({
+  conversationId: idText,
+  content: z
+    .string()
+    .max(MAX_MESSAGE_CHARS, `Keep the message under ${MAX_MESSAGE_CHARS.toLocaleString("en")} characters.`)
+    .refine((text) => text.trim() !== "", "Write a message first."),
+  clientMessageId: z.string().min(1).max(100).optional(),
+  model: z.string().trim().min(1).max(200).optional(),
+});
+
+export const streamInput = sendMessageInput.extend({ lastEventId });
+export const resumeInput = z.object({ messageId: idText, lastEventId });
+export const messageIdInput = z.object({ messageId: idText });
+
+/** The data of each tracked event of `chat.stream` and `chat.resume` (API.md). */
+export type StreamEvent =
+  | { type: "start"; userMessage: Message; assistantMessage: Message }
+  | { type: "delta"; text: string }
+  | { type: "done"; assistantMessage: Message }
+  | { type: "error"; message: string; assistantMessage: Message };
+
+export interface ReplyPair {
+  userMessage: MessageRow;
+  assistantMessage: MessageRow;
+}
+
+export function requireModel(models: ModelCatalog, model: string): string {
+  if (models.models.some((option) => option.id === model)) return model;
+  const choices = models.models.map((option) => option.id).join(", ");
+  throw new ServiceError("BAD_REQUEST", `The model “${model}” is not available here. Choose one of: ${choices}.`, "model");
+}
+
+/**
+ * Saves the user's message and an empty assistant reply, and starts generating it on the
+ * server. The same `clientMessageId` twice answers the first pair and starts nothing.
+ */
+export function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>): ReplyPair {
+  const { db } = deps;
+  const conversation = requireConversation(db, userId, input.conversationId);
+  if (input.clientMessageId) {
+    const existing = findByClientMessageId(db, conversation.id, input.clientMessageId);
+    if (existing) return existing;
+  }
+  const model = requireModel(deps.models, input.model ?? conversation.model);
+  if (hasRunningReply(db, deps.generations, conversation.id)) {
+    throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
+  }
+
+  const pair = db.transaction((tx) => insertPair(tx, conversation, { ...input, model }));
+  deps.generations.start({
+    message: pair.assistantMessage,
+    model,
+    messages: promptFor(db, conversation, pair.userMessage.id, deps.env.CHAT_HISTORY_CHARS),
+  });
+  return pair;
+}
+
+function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
+  const now = Date.now();
+  const [userMessage] = tx
+    .insert(messages)
+    .values({
+      id: newId(),
+      conversationId: conversation.id,
+      role: "user",
+      content: input.content,
+      status: "complete",
+      clientMessageId: input.clientMessageId ?? null,
+      createdAt: new Date(now),
+    })
+    .returning()
+    .all();
+  const [assistantMessage] = tx
+    .insert(messages)
+    .values({
+      id: newId(),
+      conversationId: conversation.id,
+      role: "assistant",
+      content: "",
+      status: "streaming",
+      model: input.model,
+      parentId: userMessage!.id,
+      // A millisecond later, so "oldest first" never puts the reply before its question.
+      createdAt: new Date(now + 1),
+    })
+    .returning()
+    .all();
+  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasEarlierMessages(tx, conversation.id, userMessage!.id);
+  tx.update(conversations)
+    .set({
+      updatedAt: new Date(now),
+      model: input.model,
+      ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
+    })
+    .where(eq(conversations.id, conversation.id))
+    .run();
+  return { userMessage: userMessage!, assistantMessage: assistantMessage! };
+}
+
+function hasEarlierMessages(db: Queryable, conversationId: string, exceptId: string): boolean {
+  return Boolean(
+    db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(and(eq(messages.conversationId, conversationId), sql`${messages.id} <> ${exceptId}`))
+      .limit(1)
+      .get(),
+  );
+}
+
+function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {
+  const userMessage = db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), eq(messages.clientMessageId, clientMessageId)))
+    .get();
+  if (!userMessage) return null;
+  const assistantMessage = db.select().from(messages).where(eq(messages.parentId, userMessage.id)).get();
+  return assistantMessage ? { userMessage, assistantMessage } : null;
+}
+
+function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId: string): boolean {
+  const streaming = db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), eq(messages.status, "streaming")))
+    .all();
+  return streaming.some((row) => generations.get(row.id));
+}
+
+/**
+ * What the model is sent: the system prompt, then as many of the latest turns as fit in
+ * the budget (oldest dropped first); the system prompt and the newest message always go.
+ */
+export function promptFor(db: Db, conversation: ConversationRow, newestUserMessageId: string, budgetChars: number): ChatTurn[] {
+  const rows = db
+    .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
+    .from(messages)
+    .where(eq(messages.conversationId, conversation.id))
+    .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+    .all();
+  const history = rows.filter((row) => row.id === newestUserMessageId || isUsableTurn(row));
+  const newest = history.findIndex((row) => row.id === newestUserMessageId);
+  const turns: ChatTurn[] = [];
+  let remaining = budgetChars - (conversation.systemPrompt?.length ?? 0) - history[newest]!.content.length;
+  for (let i = newest - 1; i >= 0; i--) {
+    const row = history[i]!;
+    remaining -= row.content.length;
+    if (remaining < 0) break;
+    turns.unshift({ role: row.role === "assistant" ? "assistant" : "user", content: row.content });
+  }
+  // A history that starts with a reply confuses some models: begin at a user turn.
+  while (turns[0]?.role === "assistant") turns.shift();
+  const system: ChatTurn[] = conversation.systemPrompt ? [{ role: "system", content: conversation.systemPrompt }] : [];
+  return [...system, ...turns, { role: "user", content: history[newest]!.content }];
+}
+
+function isUsableTurn(row: { role: MessageRow["role"]; content: string; status: MessageRow["status"] }): boolean {
+  if (row.role === "system" || row.content === "") return false;
+  return row.role === "user" || row.status === "complete" || row.status === "stopped";
+}
+
+/** An assistant message, owned by `userId`, with the user message it answers. */
+function requireReply(db: Db, userId: string, messageId: string): { reply: MessageRow; question: MessageRow | null } {
+  const row = db
+    .select({ message: messages })
+    .from(messages)
+    .innerJoin(conversations, eq(messages.conversationId, conversations.id))
+    .where(and(eq(messages.id, messageId), eq(conversations.userId, userId)))
+    .get();
+  if (!row || row.message.role !== "assistant") throw new ServiceError("NOT_FOUND", "That reply does not exist, or it is not yours.");
+  const question = row.message.parentId ? (db.select().from(messages).where(eq(messages.id, row.message.parentId)).get() ?? null) : null;
+  return { reply: row.message, question };
+}
+
+export interface TrackedStreamEvent {
+  id: string;
+  data: StreamEvent;
+}
+
+/**
+ * The events of one reply, from its start or from just after `lastEventId`. Event ids are
+ * `<messageId>:<characters seen>`, so a reconnect resumes at the exact character whether the
+ * reply is still running here or already saved.
+ */
+export async function* replyEvents(
+  deps: ChatDeps,
+  userId: string,
+  input: { messageId: string; lastEventId?: string | null },
+  signal: AbortSignal,
+): AsyncGenerator<TrackedStreamEvent> {
+  const { reply, question } = requireReply(deps.db, userId, input.messageId);
+  const generation = deps.generations.get(reply.id);
+  const resumeFrom = parseEventId(input.lastEventId, reply.id);
+  const id = (offset: number, end = false) => `${reply.id}:${offset}${end ? ":end" : ""}`;
+
+  if (resumeFrom === null) {
+    const assistantMessage = toMessage({ ...reply, content: "", status: "streaming", error: null });
+    const userMessage = question ? toMessage(question) : assistantMessage;
+    yield { id: id(0), data: { type: "start", userMessage, assistantMessage } };
+  }
+  const updates = generation ? generation.follow(resumeFrom ?? 0, signal) : storedUpdates(reply, resumeFrom ?? 0);
+  for await (const update of updates) {
+    if (update.delta) yield { id: id(update.offset), data: { type: "delta", text: update.delta } };
+    if (update.final) yield { id: id(update.offset, true), data: endEvent(update.final) };
+  }
+}
+
+function* storedUpdates(reply: MessageRow, fromOffset: number) {
+  const rest = reply.content.slice(fromOffset);
+  if (rest) yield { delta: rest, offset: reply.content.length };
+  // A reply still marked `streaming` that no generation here owns was cut off by a restart.
+  const final = reply.status === "streaming" ? { ...reply, status: "interrupted" as const, error: INTERRUPTED } : reply;
+  yield { offset: reply.content.length, final };
+}
+
+const INTERRUPTED = "The server restarted before this reply finished. Send the message again to get a new reply.";
+
+function endEvent(final: MessageRow): StreamEvent {
+  const assistantMessage = toMessage(final);
+  if (final.status === "complete" || final.status === "stopped") return { type: "done", assistantMessage };
+  return { type: "error", message: final.error ?? INTERRUPTED, assistantMessage };
+}
+
+/** `null` for no (or a foreign) event id: the client then gets the reply from its start. */
+export function parseEventId(lastEventId: string | null | undefined, messageId?: string): number | null {
+  const match = lastEventId?.match(/^([0-9a-z]+):(\d+)(:end)?$/);
+  if (!match || (messageId && match[1] !== messageId)) return null;
+  return Number(match[2]);
+}
+
+export function messageIdOfEventId(lastEventId: string | null | undefined): string | null {
+  return lastEventId?.match(/^([0-9a-z]+):\d+(:end)?$/)?.[1] ?? null;
+}
+
+/** Stops a running reply and answers it with the text so far; a finished one is answered as it is. */
+export async function stopReply(deps: ChatDeps, userId: string, messageId: string): Promise<Message> {
+  const { reply } = requireReply(deps.db, userId, messageId);
+  const generation = deps.generations.get(reply.id);
+  if (generation) return toMessage(await generation.stop());
+  if (reply.status !== "streaming") return toMessage(reply);
+  const [row] = deps.db.update(messages).set({ status: "stopped" }).where(eq(messages.id, reply.id)).returning().all();
+  return toMessage(row!);
+}
+
+/** The whole exchange at once, for clients that do not stream (`chat.send`). */
+export async function sendAndWait(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>) {
+  const pair = startReply(deps, userId, input);
+  const generation = deps.generations.get(pair.assistantMessage.id);
+  const assistantMessage = generation ? await generation.done : pair.assistantMessage;
+  return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(assistantMessage) };
+}
+
+/** At start-up: replies left `streaming` by a crash can never finish; say so. */
+export function markInterruptedReplies(db: Db): number {
+  return db.update(messages).set({ status: "interrupted", error: INTERRUPTED }).where(eq(messages.status, "streaming")).run().changes;
+}

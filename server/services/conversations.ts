@@ -1,0 +1,220 @@
+import { and, asc, desc, eq, exists, lt, or, sql, type SQLWrapper } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Queryable } from "../db/client";
+import { newId } from "../db/ids";
+import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
+import { ServiceError } from "./errors";
+
+export const MAX_TITLE_CHARS = 200;
+export const MAX_SYSTEM_PROMPT_CHARS = 20_000;
+export const DEFAULT_TITLE = "New chat";
+
+export const conversationIdInput = z.object({ id: z.string().min(1).max(64) });
+
+export const listConversationsInput = z
+  .object({
+    limit: z.number().int().min(1).max(100).default(50),
+    cursor: z.string().max(200).nullish(),
+    search: z.string().trim().max(200).optional(),
+  })
+  .default({ limit: 50 });
+
+const titleText = z
+  .string()
+  .trim()
+  .min(1, "Give the conversation a title.")
+  .max(MAX_TITLE_CHARS, `Keep the title under ${MAX_TITLE_CHARS} characters.`);
+
+export const createConversationInput = z
+  .object({
+    title: titleText.optional(),
+    model: z.string().trim().min(1).max(200).optional(),
+    systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
+  })
+  .default({});
+
+export const renameConversationInput = z.object({ id: z.string().min(1).max(64), title: titleText });
+
+/** API.md `Conversation`. */
+export interface Conversation {
+  id: string;
+  title: string;
+  model: string;
+  systemPrompt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** API.md `Message`, plus token usage when the model server reported it. */
+export interface Message {
+  id: string;
+  conversationId: string;
+  role: MessageRow["role"];
+  content: string;
+  status: MessageRow["status"];
+  model: string | null;
+  error: string | null;
+  createdAt: string;
+  usage: { promptTokens: number; completionTokens: number } | null;
+}
+
+export function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    title: row.title,
+    model: row.model,
+    systemPrompt: row.systemPrompt,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    role: row.role,
+    content: row.content,
+    status: row.status,
+    model: row.model,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    usage:
+      row.promptTokens !== null && row.completionTokens !== null
+        ? { promptTokens: row.promptTokens, completionTokens: row.completionTokens }
+        : null,
+  };
+}
+
+const notFound = () => new ServiceError("NOT_FOUND", "That conversation does not exist, or it is not yours.");
+
+/** Ownership lives in the query: another user's id reads exactly like a missing one. */
+export function requireConversation(db: Queryable, userId: string, id: string): ConversationRow {
+  const row = db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
+    .get();
+  if (!row) throw notFound();
+  return row;
+}
+
+export function createConversation(
+  db: Db,
+  userId: string,
+  input: z.infer<typeof createConversationInput> & { model: string },
+): Conversation {
+  const now = new Date();
+  const [row] = db
+    .insert(conversations)
+    .values({
+      id: newId(),
+      userId,
+      title: input.title ?? DEFAULT_TITLE,
+      model: input.model,
+      systemPrompt: input.systemPrompt?.trim() || null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .all();
+  return toConversation(row!);
+}
+
+export function getConversation(db: Db, userId: string, id: string): { conversation: Conversation; messages: Message[] } {
+  const conversation = requireConversation(db, userId, id);
+  const rows = db
+    .select()
+    .from(messages)
+    .where(eq(messages.conversationId, id))
+    .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+    .all();
+  return { conversation: toConversation(conversation), messages: rows.map(toMessage) };
+}
+
+export function renameConversation(db: Db, userId: string, id: string, title: string): Conversation {
+  requireConversation(db, userId, id);
+  const [row] = db
+    .update(conversations)
+    .set({ title, updatedAt: new Date() })
+    .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
+    .returning()
+    .all();
+  return toConversation(row!);
+}
+
+export function deleteConversation(db: Db, userId: string, id: string): void {
+  const result = db
+    .delete(conversations)
+    .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
+    .run();
+  if (result.changes === 0) throw notFound();
+}
+
+/**
+ * Newest activity first. The cursor is the last item's `updatedAt` and id, so pages stay
+ * stable while conversations are added. `search` matches titles and message text.
+ */
+export function listConversations(db: Db, userId: string, input: z.infer<typeof listConversationsInput>) {
+  const cursor = input.cursor ? decodeCursor(input.cursor) : null;
+  const pattern = input.search ? `%${escapeLike(input.search)}%` : null;
+  const rows = db
+    .select()
+    .from(conversations)
+    .where(
+      and(
+        eq(conversations.userId, userId),
+        cursor
+          ? or(
+              lt(conversations.updatedAt, cursor.updatedAt),
+              and(eq(conversations.updatedAt, cursor.updatedAt), lt(conversations.id, cursor.id)),
+            )
+          : undefined,
+        pattern
+          ? or(
+              containsText(conversations.title, pattern),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(messages)
+                  .where(and(eq(messages.conversationId, conversations.id), containsText(messages.content, pattern))),
+              ),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+    .limit(input.limit + 1)
+    .all();
+  const items = rows.slice(0, input.limit).map(toConversation);
+  const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
+  return { items, nextCursor: last ? encodeCursor(last) : null };
+}
+
+// drizzle's like() has no ESCAPE clause, and without one `%` and `_` in a search are wildcards.
+function containsText(column: SQLWrapper, pattern: string) {
+  return sql`${column} like ${pattern} escape '\\'`;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+function encodeCursor(row: ConversationRow): string {
+  return Buffer.from(`${row.updatedAt.getTime()}:${row.id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { updatedAt: Date; id: string } {
+  const [time, id] = Buffer.from(cursor, "base64url").toString("utf8").split(":");
+  const updatedAt = new Date(Number(time));
+  if (!id || Number.isNaN(updatedAt.getTime()))
+    throw new ServiceError("BAD_REQUEST", "That page cursor is not valid; start from the first page.");
+  return { updatedAt, id };
+}
+
+/** The first line of the first message, shortened: what the peers show in their sidebars. */
+export function titleFromMessage(content: string): string {
+  const line = content.trim().split("\n")[0]!.replace(/\s+/g, " ").trim();
+  if (!line) return DEFAULT_TITLE;
+  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}

@@ -1,0 +1,260 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { conversations, messages, type MessageRow } from "../db/schema";
+import type { Env } from "../env";
+import { ProviderError, type ChatProvider, type ChatTurn } from "../llm/provider";
+
+/**
+ * Replies belong to the server, not to a connection: a generation runs in this per-process
+ * registry until the model finishes, fails, times out or is stopped, whoever is listening.
+ * Subscribers follow its text; the database is written once at the end (plus a checkpoint
+ * of the partial text now and then, so a crash loses little).
+ */
+
+export type GenerationEnv = Pick<Env, "OPENAI_FIRST_TOKEN_TIMEOUT_MS" | "OPENAI_IDLE_TIMEOUT_MS">;
+
+export interface GenerationUpdate {
+  /** Text added since the subscriber's last update (coalesced when the subscriber is slower than the model). */
+  delta?: string;
+  /** Characters of the reply the subscriber has now seen. */
+  offset: number;
+  /** The saved message, once the generation is over. */
+  final?: MessageRow;
+}
+
+const CHECKPOINT_MS = 1_000;
+
+type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string };
+
+const GENERIC_FAILURE = "Something went wrong while generating the reply. Try again.";
+
+export class Generation {
+  private text = "";
+  private final: MessageRow | null = null;
+  private usage: { promptTokens: number; completionTokens: number } | null = null;
+  private readonly controller = new AbortController();
+  private change = deferred();
+  readonly done: Promise<MessageRow>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly provider: ChatProvider,
+    private readonly env: GenerationEnv,
+    readonly message: MessageRow,
+    private readonly request: { model: string; messages: ChatTurn[] },
+  ) {
+    this.done = this.run();
+  }
+
+  get messageId(): string {
+    return this.message.id;
+  }
+
+  /** Ends the reply now, keeping the text so far (status `stopped`). */
+  stop(): Promise<MessageRow> {
+    this.abort({ kind: "stopped" });
+    return this.done;
+  }
+
+  /** For shutdown: keeps the text so far with status `interrupted`. */
+  interrupt(): Promise<MessageRow> {
+    this.abort({ kind: "interrupted" });
+    return this.done;
+  }
+
+  /**
+   * Everything after `fromOffset` characters, then live updates, then the final message.
+   * Reading the text and waiting happen in one synchronous step, so nothing slips between.
+   */
+  async *follow(fromOffset: number, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
+    let offset = Math.min(fromOffset, this.text.length);
+    while (!signal.aborted) {
+      if (this.text.length > offset) {
+        const delta = this.text.slice(offset);
+        offset = this.text.length;
+        yield { delta, offset };
+        continue;
+      }
+      if (this.final) {
+        yield { offset, final: this.final };
+        return;
+      }
+      await this.nextChange(signal);
+    }
+  }
+
+  private abort(reason: AbortReason) {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  private notify() {
+    const previous = this.change;
+    this.change = deferred();
+    previous.resolve();
+  }
+
+  private nextChange(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      void this.change.promise.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  private async run(): Promise<MessageRow> {
+    const signal = this.controller.signal;
+    const watchdog = new Watchdog();
+    watchdog.arm(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.firstTokenTimeoutMessage() }));
+    let checkpointed = 0;
+    const checkpoint = setInterval(() => {
+      if (this.text.length === checkpointed) return;
+      checkpointed = this.text.length;
+      this.db.update(messages).set({ content: this.text }).where(eq(messages.id, this.message.id)).run();
+    }, CHECKPOINT_MS);
+
+    let outcome: { status: MessageRow["status"]; error: string | null };
+    try {
+      for await (const event of this.provider.stream({ ...this.request, signal })) {
+        if (event.type === "usage") {
+          this.usage = { promptTokens: event.promptTokens, completionTokens: event.completionTokens };
+          continue;
+        }
+        if (this.text === "") {
+          watchdog.arm(this.env.OPENAI_IDLE_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.idleTimeoutMessage() }));
+        } else {
+          watchdog.restart();
+        }
+        this.text += event.text;
+        this.notify();
+      }
+      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : { status: "complete", error: null };
+    } catch (error) {
+      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : outcomeOfFailure(error, this.message.id);
+    } finally {
+      watchdog.disarm();
+      clearInterval(checkpoint);
+    }
+    return this.finish(outcome);
+  }
+
+  private finish(outcome: { status: MessageRow["status"]; error: string | null }): MessageRow {
+    const now = new Date();
+    const final = this.db.transaction((tx) => {
+      const [row] = tx
+        .update(messages)
+        .set({
+          content: this.text,
+          status: outcome.status,
+          error: outcome.error,
+          promptTokens: this.usage?.promptTokens ?? null,
+          completionTokens: this.usage?.completionTokens ?? null,
+        })
+        .where(eq(messages.id, this.message.id))
+        .returning()
+        .all();
+      tx.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, this.message.conversationId)).run();
+      return row!;
+    });
+    this.final = final;
+    this.notify();
+    return final;
+  }
+
+  private firstTokenTimeoutMessage() {
+    return `The model server did not start answering within ${seconds(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS)}. Try again, or pick another model.`;
+  }
+
+  private idleTimeoutMessage() {
+    return `The model server stopped sending for ${seconds(this.env.OPENAI_IDLE_TIMEOUT_MS)}; the reply was cut short. Try again.`;
+  }
+}
+
+function outcomeOfAbort(reason: AbortReason): { status: MessageRow["status"]; error: string | null } {
+  switch (reason.kind) {
+    case "stopped":
+      return { status: "stopped", error: null };
+    case "interrupted":
+      return { status: "interrupted", error: "The server shut down before this reply finished." };
+    case "timeout":
+      return { status: "error", error: reason.message };
+  }
+}
+
+function outcomeOfFailure(error: unknown, messageId: string): { status: MessageRow["status"]; error: string } {
+  if (error instanceof ProviderError) return { status: "error", error: error.message };
+  console.error(`Generation of message ${messageId} failed:`, error);
+  return { status: "error", error: GENERIC_FAILURE };
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** One timer, restarted on every token: fires when the model has been silent too long. */
+class Watchdog {
+  private timer: NodeJS.Timeout | undefined;
+
+  arm(ms: number, onTimeout: () => void) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(onTimeout, ms);
+  }
+
+  restart() {
+    this.timer?.refresh();
+  }
+
+  disarm() {
+    clearTimeout(this.timer);
+  }
+}
+
+// Promise.withResolvers needs Node 22.
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+export interface StartGeneration {
+  message: MessageRow;
+  model: string;
+  messages: ChatTurn[];
+}
+
+/** The one registry of running generations in this process. */
+export class GenerationRegistry {
+  private readonly running = new Map<string, Generation>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly provider: ChatProvider,
+    private readonly env: GenerationEnv,
+  ) {}
+
+  start({ message, model, messages: turns }: StartGeneration): Generation {
+    const generation = new Generation(this.db, this.provider, this.env, message, { model, messages: turns });
+    this.running.set(message.id, generation);
+    // Forgotten only once saved: from then on the database answers for it.
+    generation.done
+      .catch((error: unknown) => console.error(`Could not save reply ${message.id}:`, error))
+      .finally(() => this.running.delete(message.id));
+    return generation;
+  }
+
+  get(messageId: string): Generation | undefined {
+    return this.running.get(messageId);
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Saves every running reply as `interrupted` (shutdown). */
+  async interruptAll(): Promise<void> {
+    await Promise.all([...this.running.values()].map((generation) => generation.interrupt()));
+  }
+}

@@ -1,0 +1,34 @@
+import { tracked } from "@trpc/server";
+import {
+  messageIdInput,
+  messageIdOfEventId,
+  replyEvents,
+  resumeInput,
+  sendAndWait,
+  sendMessageInput,
+  startReply,
+  stopReply,
+  streamInput,
+} from "../../services/chat";
+import { createTRPCRouter, protectedProcedure } from "../init";
+
+export const chatRouter = createTRPCRouter({
+  send: protectedProcedure.input(sendMessageInput).mutation(({ ctx, input }) => sendAndWait(ctx, ctx.user.id, input)),
+
+  /**
+   * Starts a reply and streams it. A reconnect (tRPC sends the last event id) follows the
+   * same reply from where it left off instead of sending the message again.
+   */
+  stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
+    const messageId = messageIdOfEventId(input.lastEventId) ?? startReply(ctx, ctx.user.id, input).assistantMessage.id;
+    const events = replyEvents(ctx, ctx.user.id, { messageId, lastEventId: input.lastEventId }, signal ?? new AbortController().signal);
+    for await (const event of events) yield tracked(event.id, event.data);
+  }),
+
+  resume: protectedProcedure.input(resumeInput).subscription(async function* ({ ctx, input, signal }) {
+    const events = replyEvents(ctx, ctx.user.id, input, signal ?? new AbortController().signal);
+    for await (const event of events) yield tracked(event.id, event.data);
+  }),
+
+  stop: protectedProcedure.input(messageIdInput).mutation(({ ctx, input }) => stopReply(ctx, ctx.user.id, input.messageId)),
+});

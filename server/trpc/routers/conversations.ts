@@ -1,0 +1,33 @@
+import {
+  conversationIdInput,
+  createConversation,
+  createConversationInput,
+  deleteConversation,
+  getConversation,
+  listConversations,
+  listConversationsInput,
+  renameConversation,
+  renameConversationInput,
+} from "../../services/conversations";
+import { requireModel } from "../../services/chat";
+import { createTRPCRouter, protectedProcedure } from "../init";
+
+export const conversationsRouter = createTRPCRouter({
+  list: protectedProcedure.input(listConversationsInput).query(({ ctx, input }) => listConversations(ctx.db, ctx.user.id, input)),
+
+  create: protectedProcedure.input(createConversationInput).mutation(({ ctx, input }) => {
+    const model = requireModel(ctx.models, input.model ?? ctx.models.defaultModel);
+    return createConversation(ctx.db, ctx.user.id, { ...input, model });
+  }),
+
+  get: protectedProcedure.input(conversationIdInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input.id)),
+
+  rename: protectedProcedure
+    .input(renameConversationInput)
+    .mutation(({ ctx, input }) => renameConversation(ctx.db, ctx.user.id, input.id, input.title)),
+
+  delete: protectedProcedure.input(conversationIdInput).mutation(async ({ ctx, input }) => {
+    deleteConversation(ctx.db, ctx.user.id, input.id);
+    return { ok: true as const };
+  }),
+});
