@@ -55,8 +55,8 @@ export function demoReply(lastUserMessage: string): string {
   const quoted = lastUserMessage.trim().replace(/\s+/g, " ").slice(0, 160);
   return [
     "This is TeamGPT's **offline demo**: the reply is canned, not written by an AI.",
-    quoted ? `You wrote: “${quoted}”.` : "",
     "",
+    ...(quoted ? [`You wrote: “${quoted}”.`, ""] : []),
     "To talk to a real model, set `OPENAI_API_KEY` (and `OPENAI_BASE_URL` for a server other than OpenAI's, such as Ollama or vLLM) and restart TeamGPT.",
     "",
     "Replies are rendered as Markdown:",

@@ -81,6 +81,7 @@ export function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof
 
 function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
   const now = Date.now();
+  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(tx, conversation.id);
   const [userMessage] = tx
     .insert(messages)
     .values({
@@ -109,7 +110,6 @@ function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer
     })
     .returning()
     .all();
-  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasEarlierMessages(tx, conversation.id, userMessage!.id);
   tx.update(conversations)
     .set({
       updatedAt: new Date(now),
@@ -121,15 +121,8 @@ function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer
   return { userMessage: userMessage!, assistantMessage: assistantMessage! };
 }
 
-function hasEarlierMessages(db: Queryable, conversationId: string, exceptId: string): boolean {
-  return Boolean(
-    db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(and(eq(messages.conversationId, conversationId), sql`${messages.id} <> ${exceptId}`))
-      .limit(1)
-      .get(),
-  );
+function hasMessages(db: Queryable, conversationId: string): boolean {
+  return Boolean(db.select({ id: messages.id }).from(messages).where(eq(messages.conversationId, conversationId)).limit(1).get());
 }
 
 function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {

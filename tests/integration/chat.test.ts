@@ -1,0 +1,330 @@
+import { eq } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { messages } from "../../server/db/schema";
+import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
+import { markInterruptedReplies } from "../../server/services/chat";
+import { collect, eventually, lastEvent, textOf } from "../helpers/chat";
+import { createTestServices, type TestServices } from "../helpers/db";
+import { callerFor, createUser } from "../helpers/factories";
+import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+
+let upstream: FakeUpstream;
+let services: TestServices;
+
+beforeAll(async () => {
+  ({ upstream } = await startTestUpstream());
+});
+afterAll(() => upstream.close());
+beforeEach(async () => {
+  upstream.requests.length = 0;
+  services = await createTestServices(upstreamEnv(upstream));
+});
+afterEach(() => services.close());
+
+const REPLY = "Sourdough needs a lively starter, flour, water and salt. Let it rise slowly overnight.";
+
+async function signedIn() {
+  const user = await createUser(services);
+  const { api } = await callerFor(services, { userId: user.id });
+  const conversation = await api.conversations.create({});
+  return { user, api, conversation };
+}
+
+function storedMessage(id: string) {
+  return services.db.select().from(messages).where(eq(messages.id, id)).get()!;
+}
+
+describe("streaming a reply", () => {
+  it("sends start, the deltas in order, then done; what streamed is what is stored", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY });
+    const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "How do I bake bread?" }));
+
+    const start = events[0]!.data;
+    expect(start).toMatchObject({
+      type: "start",
+      userMessage: { role: "user", content: "How do I bake bread?" },
+      assistantMessage: { role: "assistant", status: "streaming", content: "" },
+    });
+    expect(events.filter((event) => event.data.type === "delta")).toHaveLength(tokenize(REPLY).length);
+    expect(textOf(events)).toBe(REPLY);
+    const done = lastEvent(events);
+    expect(done).toMatchObject({ type: "done", assistantMessage: { status: "complete", content: REPLY, model: "fake-small" } });
+
+    const stored = (await api.conversations.get({ id: conversation.id })).messages;
+    expect(stored.map((message) => [message.role, message.content, message.status])).toEqual([
+      ["user", "How do I bake bread?", "complete"],
+      ["assistant", REPLY, "complete"],
+    ]);
+    expect(stored[1]!.usage).toEqual({ promptTokens: 5, completionTokens: tokenize(REPLY).length });
+    expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
+  });
+
+  it("a dropped connection loses nothing: the reply completes and is saved", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    // Leaving the loop early is what a closed tab does to the subscription.
+    const events = await collect(
+      await api.chat.stream({ conversationId: conversation.id, content: "bread?" }),
+      (seen) => seen.length === 3,
+    );
+    expect(events).toHaveLength(3);
+    const replyId = (events[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id;
+    const saved = await eventually(() => {
+      const row = storedMessage(replyId);
+      return row.status === "complete" && row;
+    });
+    expect(saved.content).toBe(REPLY);
+    expect(upstream.requests[0]!.closedEarly).toBe(false);
+  });
+
+  it("resuming from an event in the middle gives exactly the rest, live or after the reply is saved", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    const firstPart = await collect(
+      await api.chat.stream({ conversationId: conversation.id, content: "bread?" }),
+      (seen) => seen.length === 4,
+    );
+    const replyId = (firstPart[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id;
+    const lastSeen = firstPart.at(-1)!.id;
+
+    const live = await collect(await api.chat.resume({ messageId: replyId, lastEventId: lastSeen }));
+    expect(live[0]!.data.type).toBe("delta");
+    expect(textOf(firstPart) + textOf(live)).toBe(REPLY);
+    expect(lastEvent(live)).toMatchObject({ type: "done", assistantMessage: { content: REPLY } });
+
+    const afterwards = await collect(await api.chat.resume({ messageId: replyId, lastEventId: lastSeen }));
+    expect(textOf(firstPart) + textOf(afterwards)).toBe(REPLY);
+    const fromStart = await collect(await api.chat.resume({ messageId: replyId }));
+    expect(fromStart.map((event) => event.data.type)).toEqual(["start", "delta", "done"]);
+    expect(textOf(fromStart)).toBe(REPLY);
+  });
+
+  it("a reconnect of chat.stream with lastEventId follows the same reply instead of sending again", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    const input = { conversationId: conversation.id, content: "bread?" };
+    const firstPart = await collect(await api.chat.stream(input), (seen) => seen.length === 3);
+    const rest = await collect(await api.chat.stream({ ...input, lastEventId: firstPart.at(-1)!.id }));
+    expect(textOf(firstPart) + textOf(rest)).toBe(REPLY);
+    expect(upstream.requests).toHaveLength(1);
+    expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(2);
+  });
+
+  it("the same clientMessageId twice makes one user message and one generation", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 2 });
+    const input = { conversationId: conversation.id, content: "bread?", clientMessageId: "client-1" };
+    const [first, second] = await Promise.all([collect(await api.chat.stream(input)), collect(await api.chat.stream(input))]);
+    expect(textOf(first)).toBe(REPLY);
+    expect(textOf(second)).toBe(REPLY);
+    const third = await api.chat.send(input);
+    expect(third.assistantMessage.content).toBe(REPLY);
+    expect(upstream.requests).toHaveLength(1);
+    expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(2);
+  });
+
+  it("refuses a second message while a reply is being written, and a model outside the list", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 10 });
+    const running = await collect(await api.chat.stream({ conversationId: conversation.id, content: "one" }), (seen) => seen.length === 2);
+    await expect(api.chat.send({ conversationId: conversation.id, content: "two" })).rejects.toMatchObject({ code: "CONFLICT" });
+    await api.chat.stop({ messageId: (running[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id });
+    await expect(api.chat.send({ conversationId: conversation.id, content: "three", model: "gpt-99" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "The model “gpt-99” is not available here. Choose one of: fake-small, fake-large.",
+    });
+    const other = await api.chat.send({ conversationId: conversation.id, content: "four", model: "fake-large" });
+    expect(other.assistantMessage.model).toBe("fake-large");
+    expect(upstream.requests.at(-1)!.model).toBe("fake-large");
+  });
+});
+
+describe("stopping a reply", () => {
+  it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 30 });
+    const stream = await api.chat.stream({ conversationId: conversation.id, content: "bread?" });
+    const firstPart = await collect(stream, (seen) => seen.length === 3);
+    const replyId = (firstPart[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id;
+    const follower = collect(await api.chat.resume({ messageId: replyId }));
+
+    const stopped = await api.chat.stop({ messageId: replyId });
+    expect(stopped.status).toBe("stopped");
+    expect(stopped.content.length).toBeGreaterThan(0);
+    expect(REPLY.startsWith(stopped.content)).toBe(true);
+    expect(stopped.content.length).toBeLessThan(REPLY.length);
+
+    const followed = await follower;
+    expect(lastEvent(followed)).toMatchObject({ type: "done", assistantMessage: { status: "stopped", content: stopped.content } });
+    expect(textOf(followed)).toBe(stopped.content);
+    await eventually(() => upstream.requests[0]!.closedEarly);
+    expect(upstream.requests[0]!.tokensSent).toBeLessThan(tokenize(REPLY).length);
+    expect(storedMessage(replyId)).toMatchObject({ status: "stopped", content: stopped.content });
+
+    expect(await api.chat.stop({ messageId: replyId })).toEqual(stopped);
+  });
+});
+
+describe("failures are visible and recoverable", () => {
+  async function failingReply(setup: () => void, overrides: Record<string, string> = {}) {
+    if (Object.keys(overrides).length) {
+      await services.close();
+      services = await createTestServices(upstreamEnv(upstream, overrides));
+    }
+    const { api, conversation } = await signedIn();
+    setup();
+    const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "hello" }));
+    const end = lastEvent(events);
+    expect(end.type).toBe("error");
+    // The conversation stays usable: the next message gets a normal reply.
+    const next = await api.chat.send({ conversationId: conversation.id, content: "again" });
+    expect(next.assistantMessage.status).toBe("complete");
+    return { end: end as Extract<typeof end, { type: "error" }>, text: textOf(events) };
+  }
+
+  it("a refused API key", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { OPENAI_API_KEY: "sk-wrong" }));
+    const { api, conversation } = await signedIn();
+    const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
+    expect(reply.assistantMessage).toMatchObject({
+      status: "error",
+      error: "The model server refused the API key. An admin should check OPENAI_API_KEY.",
+    });
+  });
+
+  it("an unknown model, a rate limit with its wait, and server errors", async () => {
+    const notFound = await failingReply(() => upstream.enqueue({ kind: "status", status: 404, message: "no such model" }));
+    expect(notFound.end.message).toBe("The model server does not know the model “fake-small”. Pick another model.");
+    const limited = await failingReply(() => upstream.enqueue({ kind: "status", status: 429, headers: { "retry-after": "7" } }));
+    expect(limited.end.message).toBe("Rate-limited by the provider, try again in 7 s.");
+    expect(limited.end.assistantMessage).toMatchObject({ status: "error", error: "Rate-limited by the provider, try again in 7 s." });
+    const broken = await failingReply(() => upstream.enqueue({ kind: "status", status: 502 }));
+    expect(broken.end.message).toBe("The model server failed (HTTP 502). Try again in a moment.");
+  });
+
+  it("a server that never answers hits the first-token timeout", async () => {
+    const { end } = await failingReply(() => upstream.enqueue({ kind: "hang" }), { OPENAI_FIRST_TOKEN_TIMEOUT_MS: "300" });
+    expect(end.message).toBe("The model server did not start answering within 0.3 s. Try again, or pick another model.");
+    await eventually(() => upstream.requests[0]!.closedEarly);
+  });
+
+  it("a server that goes silent mid-reply hits the idle timeout, keeping the partial text", async () => {
+    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "stall", afterTokens: 4, text: REPLY }), {
+      OPENAI_IDLE_TIMEOUT_MS: "300",
+    });
+    expect(text).toBe(tokenize(REPLY).slice(0, 4).join(""));
+    expect(end.assistantMessage).toMatchObject({ status: "error", content: text });
+    expect(end.message).toBe("The model server stopped sending for 0.3 s; the reply was cut short. Try again.");
+  });
+
+  it("a connection dropped mid-reply keeps the partial text", async () => {
+    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "drop", afterTokens: 3, text: REPLY }));
+    expect(text).toBe(tokenize(REPLY).slice(0, 3).join(""));
+    expect(end.assistantMessage).toMatchObject({ status: "error", content: text });
+    expect(end.message).toMatch(/dropped|failed|reach/);
+  });
+
+  it("an unreachable server", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { OPENAI_BASE_URL: "http://127.0.0.1:9/v1" }));
+    const { api, conversation } = await signedIn();
+    const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
+    expect(reply.assistantMessage.error).toBe(
+      "Could not reach the model server (http://127.0.0.1:9/v1). Check that it is running, then try again.",
+    );
+  });
+
+  it("replies left streaming by a crash are marked interrupted at the next start, and say so on resume", async () => {
+    const { api, conversation } = await signedIn();
+    const earlier = await api.chat.send({ conversationId: conversation.id, content: "before the crash" });
+    const now = Date.now();
+    services.db
+      .insert(messages)
+      .values({
+        id: "crashedreply0001",
+        conversationId: conversation.id,
+        role: "assistant",
+        content: "half a rep",
+        status: "streaming",
+        createdAt: new Date(now + 10),
+      })
+      .run();
+    expect(markInterruptedReplies(services.db)).toBe(1);
+    const events = await collect(await api.chat.resume({ messageId: "crashedreply0001" }));
+    expect(textOf(events)).toBe("half a rep");
+    expect(lastEvent(events)).toMatchObject({ type: "error", assistantMessage: { status: "interrupted", content: "half a rep" } });
+    const stored = (await api.conversations.get({ id: conversation.id })).messages;
+    expect(stored.map((message) => message.id)).toEqual([earlier.userMessage.id, earlier.assistantMessage.id, "crashedreply0001"]);
+  });
+
+  it("any other refusal shows the model server's own reason", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "status", status: 400, message: "messages: too many tokens" });
+    const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
+    expect(reply.assistantMessage.error).toBe("The model server rejected the request (HTTP 400): messages: too many tokens");
+  });
+});
+
+describe("what the model is sent", () => {
+  it("the system prompt and the history, oldest first", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({ systemPrompt: "You are a baker." });
+    upstream.enqueue({ kind: "reply", text: "Use a starter." }, { kind: "reply", text: "Bake at 250 °C." });
+    await api.chat.send({ conversationId: conversation.id, content: "How do I start?" });
+    await api.chat.send({ conversationId: conversation.id, content: "How hot?" });
+    expect(upstream.requests.at(-1)!.messages).toEqual([
+      { role: "system", content: "You are a baker." },
+      { role: "user", content: "How do I start?" },
+      { role: "assistant", content: "Use a starter." },
+      { role: "user", content: "How hot?" },
+    ]);
+    expect(upstream.requests.at(-1)!.authorization).toBe("Bearer sk-test-teamgpt");
+  });
+
+  it("trimmed to the budget, oldest turns first, never the system prompt or the newest message", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { CHAT_HISTORY_CHARS: "1000" }));
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({ systemPrompt: "S".repeat(300) });
+    for (let i = 0; i < 4; i++) {
+      upstream.enqueue({ kind: "reply", text: `answer ${i} ${"a".repeat(100)}` });
+      await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${"q".repeat(100)}` });
+    }
+    await api.chat.send({ conversationId: conversation.id, content: `newest ${"n".repeat(400)}` });
+    const sent = upstream.requests.at(-1)!.messages;
+    expect(sent[0]).toEqual({ role: "system", content: "S".repeat(300) });
+    expect(sent.at(-1)!.content).toMatch(/^newest/);
+    // 1000 - 300 (system) - 407 (newest) leaves room for the last question and answer only.
+    expect(sent.map((message) => message.content.split(" ").slice(0, 2).join(" "))).toEqual([
+      "S".repeat(300),
+      "question 3",
+      "answer 3",
+      `newest ${"n".repeat(400)}`,
+    ]);
+    expect(sent.reduce((sum, message) => sum + message.content.length, 0)).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe("replies belong to their owner", () => {
+  it("another user's reply ids answer NOT_FOUND for resume and stop, and their conversations for stream", async () => {
+    const owner = await signedIn();
+    upstream.enqueue({ kind: "reply", text: REPLY });
+    const { assistantMessage } = await owner.api.chat.send({ conversationId: owner.conversation.id, content: "mine" });
+    const intruder = (await signedIn()).api;
+    const expected = { code: "NOT_FOUND" };
+    await expect(collect(await intruder.chat.resume({ messageId: assistantMessage.id }))).rejects.toMatchObject(expected);
+    await expect(intruder.chat.stop({ messageId: assistantMessage.id })).rejects.toMatchObject(expected);
+    await expect(collect(await intruder.chat.stream({ conversationId: owner.conversation.id, content: "hi" }))).rejects.toMatchObject(
+      expected,
+    );
+    await expect(
+      collect(
+        await intruder.chat.stream({ conversationId: owner.conversation.id, content: "hi", lastEventId: `${assistantMessage.id}:0` }),
+      ),
+    ).rejects.toMatchObject(expected);
+    await expect(intruder.chat.send({ conversationId: owner.conversation.id, content: "hi" })).rejects.toMatchObject(expected);
+    expect(storedMessage(assistantMessage.id).content).toBe(REPLY);
+  });
+});

@@ -1,0 +1,133 @@
+import { eq } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { conversations, messages } from "../../server/db/schema";
+import type { FakeUpstream } from "../../server/llm/fake-upstream";
+import { createTestServices, type TestServices } from "../helpers/db";
+import { callerFor, createUser } from "../helpers/factories";
+import { startTestUpstream } from "../helpers/upstream";
+
+let upstream: FakeUpstream;
+let upstreamEnv: Record<string, string>;
+let services: TestServices;
+
+beforeAll(async () => {
+  ({ upstream, env: upstreamEnv } = await startTestUpstream());
+});
+afterAll(() => upstream.close());
+beforeEach(async () => {
+  services = await createTestServices(upstreamEnv);
+});
+afterEach(() => services.close());
+
+async function signedIn() {
+  const user = await createUser(services);
+  return { user, api: (await callerFor(services, { userId: user.id })).api };
+}
+
+function touch(id: string, minutesAgo: number) {
+  services.db
+    .update(conversations)
+    .set({ updatedAt: new Date(Date.now() - minutesAgo * 60_000) })
+    .where(eq(conversations.id, id))
+    .run();
+}
+
+describe("conversations", () => {
+  it("are created with a default title and model, or with the ones given", async () => {
+    const { api } = await signedIn();
+    expect(await api.conversations.create({})).toMatchObject({ title: "New chat", model: "fake-small", systemPrompt: null });
+    const custom = await api.conversations.create({ title: "  Trip plans ", model: "fake-large", systemPrompt: "Answer in French." });
+    expect(custom).toMatchObject({ title: "Trip plans", model: "fake-large", systemPrompt: "Answer in French." });
+    expect(custom.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await expect(api.conversations.create({ model: "gpt-99" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "The model “gpt-99” is not available here. Choose one of: fake-small, fake-large.",
+    });
+    await expect(api.conversations.create({ title: "x".repeat(201) })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
+  it("take their title from the first message", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({});
+    await api.chat.send({ conversationId: conversation.id, content: "  How do I bake\nsourdough bread at home?" });
+    expect((await api.conversations.get({ id: conversation.id })).conversation.title).toBe("How do I bake");
+    await api.chat.send({ conversationId: conversation.id, content: "And rye?" });
+    expect((await api.conversations.get({ id: conversation.id })).conversation.title).toBe("How do I bake");
+
+    const named = await api.conversations.create({ title: "Mine" });
+    await api.chat.send({ conversationId: named.id, content: "Hello" });
+    expect((await api.conversations.get({ id: named.id })).conversation.title).toBe("Mine");
+  });
+
+  it("list newest activity first, page by cursor, and never show another user's", async () => {
+    const { api } = await signedIn();
+    const created = [];
+    for (let i = 0; i < 7; i++) created.push(await api.conversations.create({ title: `Chat ${i}` }));
+    created.forEach((conversation, i) => touch(conversation.id, 10 - i)); // Chat 6 is the newest
+    await (await signedIn()).api.conversations.create({ title: "Someone else's" });
+
+    const first = await api.conversations.list({ limit: 3 });
+    expect(first.items.map((c) => c.title)).toEqual(["Chat 6", "Chat 5", "Chat 4"]);
+    const second = await api.conversations.list({ limit: 3, cursor: first.nextCursor });
+    expect(second.items.map((c) => c.title)).toEqual(["Chat 3", "Chat 2", "Chat 1"]);
+    const third = await api.conversations.list({ limit: 3, cursor: second.nextCursor });
+    expect(third).toEqual({ items: [expect.objectContaining({ title: "Chat 0" })], nextCursor: null });
+    expect((await api.conversations.list({})).items).toHaveLength(7);
+
+    await api.chat.send({ conversationId: created[0]!.id, content: "bump" });
+    expect((await api.conversations.list({ limit: 1 })).items[0]!.id).toBe(created[0]!.id);
+    await expect(api.conversations.list({ cursor: "garbage" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
+  it("search matches titles and message text, with % and _ taken literally", async () => {
+    const { api } = await signedIn();
+    const byTitle = await api.conversations.create({ title: "Quarterly budget" });
+    const byMessage = await api.conversations.create({ title: "Misc" });
+    await api.chat.send({ conversationId: byMessage.id, content: "What is the BUDGET for 100% of Q3?" });
+    await api.conversations.create({ title: "Unrelated" });
+
+    const found = await api.conversations.list({ search: "budget" });
+    expect(found.items.map((c) => c.id).sort()).toEqual([byTitle.id, byMessage.id].sort());
+    expect((await api.conversations.list({ search: "100%" })).items.map((c) => c.id)).toEqual([byMessage.id]);
+    expect((await api.conversations.list({ search: "1_0" })).items).toEqual([]);
+    const stranger = (await signedIn()).api;
+    expect((await stranger.conversations.list({ search: "budget" })).items).toEqual([]);
+  });
+
+  it("open with their messages oldest first, rename, and delete with their messages", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({});
+    await api.chat.send({ conversationId: conversation.id, content: "first" });
+    await api.chat.send({ conversationId: conversation.id, content: "second" });
+    const opened = await api.conversations.get({ id: conversation.id });
+    expect(opened.messages.map((m) => [m.role, m.status])).toEqual([
+      ["user", "complete"],
+      ["assistant", "complete"],
+      ["user", "complete"],
+      ["assistant", "complete"],
+    ]);
+    expect(opened.messages[2]!.content).toBe("second");
+
+    const renamed = await api.conversations.rename({ id: conversation.id, title: "Renamed" });
+    expect(renamed.title).toBe("Renamed");
+    await expect(api.conversations.rename({ id: conversation.id, title: "   " })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+
+    expect(await api.conversations.delete({ id: conversation.id })).toEqual({ ok: true });
+    await expect(api.conversations.get({ id: conversation.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
+  });
+
+  it("belong to their owner: another user's id answers NOT_FOUND, exactly like a missing one", async () => {
+    const owner = await signedIn();
+    const conversation = await owner.api.conversations.create({ title: "Private" });
+    const intruder = (await signedIn()).api;
+    for (const id of [conversation.id, "does-not-exist"]) {
+      const expected = { code: "NOT_FOUND", message: "That conversation does not exist, or it is not yours." };
+      await expect(intruder.conversations.get({ id })).rejects.toMatchObject(expected);
+      await expect(intruder.conversations.rename({ id, title: "Mine now" })).rejects.toMatchObject(expected);
+      await expect(intruder.conversations.delete({ id })).rejects.toMatchObject(expected);
+      await expect(intruder.chat.send({ conversationId: id, content: "hi" })).rejects.toMatchObject(expected);
+    }
+    expect((await owner.api.conversations.get({ id: conversation.id })).conversation.title).toBe("Private");
+  });
+});
