@@ -1,0 +1,204 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { randomUUID } from "node:crypto";
+import { EventSource } from "eventsource";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTeamGPTClient, loginTeamGPT, type TeamGPTClient } from "../../client";
+import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
+import { eventually } from "../helpers/chat";
+import { createUser, TEST_PASSWORD } from "../helpers/factories";
+import { ROOT } from "../helpers/paths";
+import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+
+let upstream: FakeUpstream;
+let server: TestServer;
+
+beforeAll(async () => {
+  ({ upstream } = await startTestUpstream());
+  // The production build and settings, as `npm start` runs them.
+  server = await startTestServer({ ...upstreamEnv(upstream), NODE_ENV: "production", PUBLIC_ORIGIN: "http://127.0.0.1" });
+});
+afterAll(async () => {
+  await server.stop();
+  await upstream.close();
+});
+
+const REPLY = Array.from({ length: 24 }, (_, i) => `word${i}`).join(" ");
+
+async function signedInClient(): Promise<{ client: TeamGPTClient; token: string; conversationId: string }> {
+  const user = await createUser(server.services);
+  const { client, token } = await loginTeamGPT(server.url, { username: user.username, password: TEST_PASSWORD });
+  const conversation = await client.conversations.create.mutate({});
+  return { client, token, conversationId: conversation.id };
+}
+
+function streamUrl(input: Record<string, unknown>) {
+  return `${server.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify(input))}`;
+}
+
+interface SseEvent {
+  id: string;
+  data: { type: string; text?: string; assistantMessage?: { id: string; content: string; status: string } };
+}
+
+/** Reads raw SSE from the server with a bearer token, as a script in any language would. */
+function readSse(url: string, token: string, until: (events: SseEvent[]) => boolean): Promise<SseEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: SseEvent[] = [];
+    const source = new EventSource(url, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+    });
+    source.onmessage = (message) => {
+      events.push({ id: message.lastEventId, data: JSON.parse(message.data) as SseEvent["data"] });
+      if (until(events)) {
+        source.close();
+        resolve(events);
+      }
+    };
+    source.onerror = (error) => {
+      source.close();
+      reject(new Error(`SSE failed: ${error.message ?? "unknown"}`));
+    };
+  });
+}
+
+const textOf = (events: SseEvent[]) => events.map((event) => event.data.text ?? "").join("");
+const ended = (events: SseEvent[]) => ["done", "error"].includes(events.at(-1)?.data.type ?? "");
+
+describe("replies stream to clients over SSE through the real server", () => {
+  it("the first delta arrives while the upstream is still sending", async () => {
+    const { client, conversationId } = await signedInClient();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 40 });
+    const started = performance.now();
+    const firstDelta = await new Promise<{ ms: number; tokensSentUpstream: number }>((resolve, reject) => {
+      const subscription = client.chat.stream.subscribe(
+        { conversationId, content: "count for me" },
+        {
+          onData: ({ data }) => {
+            if (data.type !== "delta") return;
+            resolve({ ms: performance.now() - started, tokensSentUpstream: upstream.requests.at(-1)!.tokensSent });
+            subscription.unsubscribe();
+          },
+          onError: reject,
+        },
+      );
+    });
+    const total = tokenize(REPLY).length;
+    expect(firstDelta.tokensSentUpstream).toBeLessThan(total / 2);
+    expect(firstDelta.ms).toBeLessThan(total * 40 * 0.5);
+  });
+
+  it("the typed client gets start, deltas and done, equal to what is stored", async () => {
+    const { client, conversationId } = await signedInClient();
+    upstream.enqueue({ kind: "reply", text: REPLY });
+    const received: string[] = [];
+    const done = await new Promise<{ content: string; status: string }>((resolve, reject) => {
+      const subscription = client.chat.stream.subscribe(
+        { conversationId, content: "hi", clientMessageId: randomUUID() },
+        {
+          onData: ({ data }) => {
+            received.push(data.type);
+            if (data.type === "done") {
+              subscription.unsubscribe();
+              resolve(data.assistantMessage);
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(received[0]).toBe("start");
+    expect(done).toMatchObject({ content: REPLY, status: "complete" });
+    const stored = await client.conversations.get.query({ id: conversationId });
+    expect(stored.messages[1]!.content).toBe(REPLY);
+  });
+
+  it("a dropped connection loses nothing, and a reconnect with the last event id resumes exactly after it", async () => {
+    const { token, conversationId } = await signedInClient();
+    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 15 });
+    const input = { conversationId, content: "go" };
+    const firstPart = await readSse(
+      streamUrl(input),
+      token,
+      (events) => events.filter((event) => event.data.type === "delta").length === 5,
+    );
+    const replyId = firstPart[0]!.data.assistantMessage!.id;
+
+    const rest = await readSse(streamUrl({ ...input, lastEventId: firstPart.at(-1)!.id }), token, ended);
+    expect(rest[0]!.data.type).toBe("delta");
+    expect(textOf(firstPart) + textOf(rest)).toBe(REPLY);
+    expect(upstream.requests.filter((request) => request.messages.at(-1)!.content === "go")).toHaveLength(1);
+
+    const fromHeader = await new Promise<SseEvent[]>((resolve) => {
+      const events: SseEvent[] = [];
+      const source = new EventSource(
+        `${server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: replyId }))}`,
+        {
+          fetch: (url, init) =>
+            fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}`, "last-event-id": firstPart.at(-1)!.id } }),
+        },
+      );
+      source.onmessage = (message) => {
+        events.push({ id: message.lastEventId, data: JSON.parse(message.data) as SseEvent["data"] });
+        if (ended(events)) {
+          source.close();
+          resolve(events);
+        }
+      };
+    });
+    expect(textOf(firstPart) + textOf(fromHeader)).toBe(REPLY);
+  });
+
+  it("event streams are neither compressed nor cached", async () => {
+    const { token, conversationId } = await signedInClient();
+    const controller = new AbortController();
+    const response = await fetch(streamUrl({ conversationId, content: "headers?" }), {
+      headers: { authorization: `Bearer ${token}`, "accept-encoding": "gzip, br" },
+      signal: controller.signal,
+    });
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    expect(response.headers.get("content-encoding")).toBeNull();
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-transform");
+    expect(response.headers.get("x-accel-buffering")).toBe("no");
+    controller.abort();
+  });
+
+  it("a cross-site page cannot start a reply with the visitor's cookie", async () => {
+    const user = await createUser(server.services);
+    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+    });
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const client = createTeamGPTClient({
+      url: server.url,
+      token: ((await login.json()) as { result: { data: { token: string } } }).result.data.token,
+    });
+    const { id } = await client.conversations.create.mutate({});
+    const response = await fetch(streamUrl({ conversationId: id, content: "from evil.example" }), {
+      headers: { cookie, "sec-fetch-site": "cross-site" },
+    });
+    const body = await response.text();
+    expect(body).toContain("FORBIDDEN");
+    expect((await client.conversations.get.query({ id })).messages).toEqual([]);
+  });
+});
+
+describe("the typed client example", () => {
+  it("logs in, starts a conversation and prints the reply as it streams", async () => {
+    const user = await createUser(server.services);
+    upstream.enqueue({ kind: "reply", text: "Hello from the fake model." });
+    // Asynchronously: the server under test runs in this very process.
+    const result = await promisify(execFile)("npm", ["run", "-s", "example:client", "--", "Say", "hello"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, TEAMGPT_URL: server.url, TEAMGPT_USERNAME: user.username, TEAMGPT_PASSWORD: TEST_PASSWORD },
+      timeout: 30_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("Hello from the fake model.\n");
+    await eventually(() => upstream.requests.some((request) => request.messages.at(-1)!.content === "Say hello"));
+  });
+});
