@@ -43,11 +43,16 @@ interface SseEvent {
 }
 
 /** Reads raw SSE from the server with a bearer token, as a script in any language would. */
-function readSse(url: string, token: string, until: (events: SseEvent[]) => boolean): Promise<SseEvent[]> {
+function readSse(
+  url: string,
+  token: string,
+  until: (events: SseEvent[]) => boolean,
+  headers: Record<string, string> = {},
+): Promise<SseEvent[]> {
   return new Promise((resolve, reject) => {
     const events: SseEvent[] = [];
     const source = new EventSource(url, {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}`, ...headers } }),
     });
     source.onmessage = (message) => {
       events.push({ id: message.lastEventId, data: JSON.parse(message.data) as SseEvent["data"] });
@@ -130,23 +135,8 @@ describe("replies stream to clients over SSE through the real server", () => {
     expect(textOf(firstPart) + textOf(rest)).toBe(REPLY);
     expect(upstream.requests.filter((request) => request.messages.at(-1)!.content === "go")).toHaveLength(1);
 
-    const fromHeader = await new Promise<SseEvent[]>((resolve) => {
-      const events: SseEvent[] = [];
-      const source = new EventSource(
-        `${server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: replyId }))}`,
-        {
-          fetch: (url, init) =>
-            fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}`, "last-event-id": firstPart.at(-1)!.id } }),
-        },
-      );
-      source.onmessage = (message) => {
-        events.push({ id: message.lastEventId, data: JSON.parse(message.data) as SseEvent["data"] });
-        if (ended(events)) {
-          source.close();
-          resolve(events);
-        }
-      };
-    });
+    const resumeUrl = `${server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: replyId }))}`;
+    const fromHeader = await readSse(resumeUrl, token, ended, { "last-event-id": firstPart.at(-1)!.id });
     expect(textOf(firstPart) + textOf(fromHeader)).toBe(REPLY);
   });
 
