@@ -17,6 +17,9 @@ if (!question || !username || !password) {
   process.exit(2);
 }
 
+// `… | head` closes the pipe early: that is the reader being done, not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => process.exit(error.code === "EPIPE" ? 0 : 1));
+
 const { client } = await loginTeamGPT(url, { username, password });
 const conversation = await client.conversations.create.mutate({});
 
