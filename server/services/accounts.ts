@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import type { Session, User } from "lucia";
 import { z } from "zod";
 import type { Auth } from "../auth/lucia";
@@ -44,6 +44,14 @@ export const loginInput = z.object({
   username: z.string({ error: "Enter your username." }).trim().min(1, "Enter your username.").max(256),
   password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(256),
 });
+
+export const changePasswordInput = z
+  .object({
+    currentPassword: z.string({ error: "Enter your current password." }).min(1, "Enter your current password.").max(256),
+    newPassword: passwordSchema,
+    confirmPassword: z.string({ error: "Type the new password again." }),
+  })
+  .refine((input) => input.newPassword === input.confirmPassword, { message: "The passwords do not match.", path: ["confirmPassword"] });
 
 export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;
@@ -127,6 +135,25 @@ export function refreshSession({ db, env }: AccountDeps, session: Session): { to
     .where(and(eq(sessions.id, session.id), eq(sessions.userId, session.userId)))
     .run();
   return { token: session.id, expiresAt: expiresAt.toISOString() };
+}
+
+/** Changes the password and ends every other session of the account (other devices, stolen tokens). */
+export async function changePassword(
+  { db }: Pick<AccountDeps, "db">,
+  session: Session,
+  input: z.infer<typeof changePasswordInput>,
+): Promise<void> {
+  const user = db.select().from(users).where(eq(users.id, session.userId)).get();
+  if (!user || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
+    throw new ServiceError("BAD_REQUEST", "That is not your current password.", "currentPassword");
+  }
+  const passwordHash = await hashPassword(input.newPassword);
+  db.transaction((tx) => {
+    tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).run();
+    tx.delete(sessions)
+      .where(and(eq(sessions.userId, user.id), ne(sessions.id, session.id)))
+      .run();
+  });
 }
 
 async function startSession(auth: Auth, userId: string): Promise<SignedIn> {

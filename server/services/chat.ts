@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
 import { newId } from "../db/ids";
@@ -35,6 +35,7 @@ export const sendMessageInput = z.object({
 export const streamInput = sendMessageInput.extend({ lastEventId });
 export const resumeInput = z.object({ messageId: idText, lastEventId });
 export const messageIdInput = z.object({ messageId: idText });
+export const regenerateInput = z.object({ messageId: idText, model: z.string().trim().min(1).max(200).optional() });
 
 /** The data of each tracked event of `chat.stream` and `chat.resume` (API.md). */
 export type StreamEvent =
@@ -258,6 +259,48 @@ export async function stopReply(deps: ChatDeps, userId: string, messageId: strin
   if (reply.status !== "streaming") return toMessage(reply);
   const [row] = deps.db.update(messages).set({ status: "stopped" }).where(eq(messages.id, reply.id)).returning().all();
   return toMessage(row!);
+}
+
+/**
+ * A new reply to the last question, replacing the last reply (Regenerate, or Retry after an
+ * error). Only the conversation's latest reply can be replaced, and not while it is running.
+ */
+export function regenerateReply(deps: ChatDeps, userId: string, messageId: string, model?: string): Message {
+  const { reply, question } = requireReply(deps.db, userId, messageId);
+  const conversation = requireConversation(deps.db, userId, reply.conversationId);
+  const latest = deps.db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(eq(messages.conversationId, conversation.id))
+    .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+    .limit(1)
+    .get();
+  if (!question || latest?.id !== reply.id) {
+    throw new ServiceError("BAD_REQUEST", "Only the latest reply of a conversation can be regenerated.");
+  }
+  if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
+  const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
+  const fresh = deps.db.transaction((tx) => {
+    tx.delete(messages).where(eq(messages.id, reply.id)).run();
+    const [row] = tx
+      .insert(messages)
+      .values({
+        id: newId(),
+        conversationId: conversation.id,
+        role: "assistant",
+        content: "",
+        status: "streaming",
+        model: chosen,
+        parentId: question.id,
+        createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
+      })
+      .returning()
+      .all();
+    tx.update(conversations).set({ updatedAt: new Date(), model: chosen }).where(eq(conversations.id, conversation.id)).run();
+    return row!;
+  });
+  deps.generations.start({ message: fresh, model: chosen, messages: promptFor(deps.db, conversation, question.id, deps.env.CHAT_HISTORY_CHARS) });
+  return toMessage(fresh);
 }
 
 /** The whole exchange at once, for clients that do not stream (`chat.send`). */

@@ -35,6 +35,13 @@ export const createConversationInput = z
 
 export const renameConversationInput = z.object({ id: z.string().min(1).max(64), title: titleText });
 
+export const updateConversationInput = z.object({
+  id: z.string().min(1).max(64),
+  title: titleText.optional(),
+  model: z.string().trim().min(1).max(200).optional(),
+  systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
+});
+
 /** API.md `Conversation`. */
 export interface Conversation {
   id: string;
@@ -133,11 +140,21 @@ export function getConversation(db: Db, userId: string, id: string): { conversat
 }
 
 export function renameConversation(db: Db, userId: string, id: string, title: string): Conversation {
-  requireConversation(db, userId, id);
+  return updateConversation(db, userId, { id, title });
+}
+
+/** Title, model and system prompt; the model must already be checked against the catalog. */
+export function updateConversation(db: Db, userId: string, input: z.infer<typeof updateConversationInput>): Conversation {
+  requireConversation(db, userId, input.id);
   const [row] = db
     .update(conversations)
-    .set({ title, updatedAt: new Date() })
-    .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
+    .set({
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.model !== undefined ? { model: input.model } : {}),
+      ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt?.trim() || null } : {}),
+      updatedAt: new Date(),
+    })
+    .where(and(eq(conversations.id, input.id), eq(conversations.userId, userId)))
     .returning()
     .all();
   return toConversation(row!);

@@ -200,6 +200,34 @@ describe("sessions", () => {
     expect(stored.expiresAt * 1000).toBeGreaterThan(Date.now() + thirtyDays - 60_000);
   });
 
+  it("changing the password needs the current one and ends every other session", async () => {
+    const user = await createUser(services);
+    const here = await callerFor(services, { userId: user.id, credential: "cookie" });
+    await callerFor(services, { userId: user.id }); // signed in on another device too
+    const all = () => services.db.select().from(sessions).where(eq(sessions.userId, user.id)).all();
+    expect(all()).toHaveLength(2);
+
+    const wrong = await rejection(
+      here.api.auth.changePassword({ currentPassword: "nope", newPassword: "a new password", confirmPassword: "a new password" }),
+    );
+    expect([wrong.code, wrong.message]).toEqual(["BAD_REQUEST", "That is not your current password."]);
+    expect(
+      await here.api.auth.changePassword({
+        currentPassword: TEST_PASSWORD,
+        newPassword: "a new password",
+        confirmPassword: "a new password",
+      }),
+    ).toEqual({ ok: true });
+    const remaining = all();
+    expect(remaining).toHaveLength(1);
+    expect((await services.auth.validateSession(remaining[0]!.id)).user?.id).toBe(user.id);
+    const anonymous = (await callerFor(services)).api;
+    await expect(anonymous.auth.login({ username: user.username, password: TEST_PASSWORD })).rejects.toMatchObject({
+      code: "UNAUTHORIZED",
+    });
+    await expect(anonymous.auth.login({ username: user.username, password: "a new password" })).resolves.toBeDefined();
+  });
+
   it("me answers who is logged in, and UNAUTHORIZED for nobody", async () => {
     const user = await createUser(services, { role: "admin" });
     expect(await (await callerFor(services, { userId: user.id })).api.auth.me()).toEqual(user);

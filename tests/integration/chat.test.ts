@@ -140,6 +140,36 @@ describe("streaming a reply", () => {
   });
 });
 
+describe("regenerating a reply", () => {
+  it("replaces the latest reply with a new one for the same question", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "status", status: 502 });
+    const failed = await api.chat.send({ conversationId: conversation.id, content: "bread?" });
+    expect(failed.assistantMessage.status).toBe("error");
+
+    upstream.enqueue({ kind: "reply", text: REPLY });
+    const { assistantMessage } = await api.chat.regenerate({ messageId: failed.assistantMessage.id, model: "fake-large" });
+    expect(assistantMessage).toMatchObject({ status: "streaming", model: "fake-large" });
+    const events = await collect(await api.chat.resume({ messageId: assistantMessage.id }));
+    expect(lastEvent(events)).toMatchObject({ type: "done", assistantMessage: { content: REPLY } });
+    const stored = (await api.conversations.get({ id: conversation.id })).messages;
+    expect(stored.map((message) => [message.role, message.content])).toEqual([
+      ["user", "bread?"],
+      ["assistant", REPLY],
+    ]);
+    expect(upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "bread?" }]);
+  });
+
+  it("only the latest reply, and never another user's", async () => {
+    const { api, conversation } = await signedIn();
+    const first = await api.chat.send({ conversationId: conversation.id, content: "one" });
+    await api.chat.send({ conversationId: conversation.id, content: "two" });
+    await expect(api.chat.regenerate({ messageId: first.assistantMessage.id })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    const intruder = (await signedIn()).api;
+    await expect(intruder.chat.regenerate({ messageId: first.assistantMessage.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
 describe("stopping a reply", () => {
   it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
     const { api, conversation } = await signedIn();

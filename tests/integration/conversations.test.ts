@@ -112,6 +112,11 @@ describe("conversations", () => {
     expect(renamed.title).toBe("Renamed");
     await expect(api.conversations.rename({ id: conversation.id, title: "   " })).rejects.toMatchObject({ code: "BAD_REQUEST" });
 
+    const updated = await api.conversations.update({ id: conversation.id, systemPrompt: "Be brief.", model: "fake-large" });
+    expect(updated).toMatchObject({ title: "Renamed", systemPrompt: "Be brief.", model: "fake-large" });
+    await expect(api.conversations.update({ id: conversation.id, model: "gpt-99" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    expect((await api.conversations.update({ id: conversation.id, systemPrompt: null })).systemPrompt).toBeNull();
+
     expect(await api.conversations.delete({ id: conversation.id })).toEqual({ ok: true });
     await expect(api.conversations.get({ id: conversation.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
@@ -126,6 +131,7 @@ describe("conversations", () => {
       await expect(intruder.conversations.get({ id })).rejects.toMatchObject(expected);
       await expect(intruder.conversations.rename({ id, title: "Mine now" })).rejects.toMatchObject(expected);
       await expect(intruder.conversations.delete({ id })).rejects.toMatchObject(expected);
+      await expect(intruder.conversations.update({ id, systemPrompt: "pwned" })).rejects.toMatchObject(expected);
       await expect(intruder.chat.send({ conversationId: id, content: "hi" })).rejects.toMatchObject(expected);
     }
     expect((await owner.api.conversations.get({ id: conversation.id })).conversation.title).toBe("Private");

@@ -1,4 +1,14 @@
-import { loginInput, logout, refreshSession, register, registerInput, login, toPublicUser } from "../../services/accounts";
+import {
+  changePassword,
+  changePasswordInput,
+  login,
+  loginInput,
+  logout,
+  refreshSession,
+  register,
+  registerInput,
+  toPublicUser,
+} from "../../services/accounts";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
 
 export const authRouter = createTRPCRouter({
@@ -25,6 +35,11 @@ export const authRouter = createTRPCRouter({
     const refreshed = refreshSession(ctx, ctx.session);
     if (ctx.credential === "cookie") ctx.setCookie(ctx.auth.createSessionCookie(ctx.session.id).serialize());
     return refreshed;
+  }),
+
+  changePassword: protectedProcedure.input(changePasswordInput).mutation(async ({ ctx, input }) => {
+    await changePassword(ctx, ctx.session, input);
+    return { ok: true as const };
   }),
 
   me: protectedProcedure.query(({ ctx }) => toPublicUser(ctx.user)),

@@ -2,6 +2,8 @@ import { tracked } from "@trpc/server";
 import {
   messageIdInput,
   messageIdOfEventId,
+  regenerateInput,
+  regenerateReply,
   replyEvents,
   resumeInput,
   sendAndWait,
@@ -29,6 +31,11 @@ export const chatRouter = createTRPCRouter({
     const events = replyEvents(ctx, ctx.user.id, input, signal ?? new AbortController().signal);
     for await (const event of events) yield tracked(event.id, event.data);
   }),
+
+  /** Replaces the latest reply with a new one; follow it with `chat.resume`. */
+  regenerate: protectedProcedure
+    .input(regenerateInput)
+    .mutation(({ ctx, input }) => ({ assistantMessage: regenerateReply(ctx, ctx.user.id, input.messageId, input.model) })),
 
   stop: protectedProcedure.input(messageIdInput).mutation(({ ctx, input }) => stopReply(ctx, ctx.user.id, input.messageId)),
 });

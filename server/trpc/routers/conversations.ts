@@ -8,6 +8,8 @@ import {
   listConversationsInput,
   renameConversation,
   renameConversationInput,
+  updateConversation,
+  updateConversationInput,
 } from "../../services/conversations";
 import { requireModel } from "../../services/chat";
 import { createTRPCRouter, protectedProcedure } from "../init";
@@ -25,6 +27,11 @@ export const conversationsRouter = createTRPCRouter({
   rename: protectedProcedure
     .input(renameConversationInput)
     .mutation(({ ctx, input }) => renameConversation(ctx.db, ctx.user.id, input.id, input.title)),
+
+  update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => {
+    if (input.model !== undefined) requireModel(ctx.models, input.model);
+    return updateConversation(ctx.db, ctx.user.id, input);
+  }),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(async ({ ctx, input }) => {
     deleteConversation(ctx.db, ctx.user.id, input.id);
