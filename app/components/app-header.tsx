@@ -15,6 +15,7 @@ export function AppHeader({ user }: AppHeaderProps) {
           Chat
         </NavLink>
         {user.role === "admin" ? <NavLink to="/admin/keys">Registration keys</NavLink> : null}
+        <NavLink to="/account">Account</NavLink>
       </nav>
       <div className="account">
         <span className="username" title="Signed in as">

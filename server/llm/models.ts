@@ -12,7 +12,7 @@ export interface ModelCatalog {
   demo: boolean;
 }
 
-export const DEMO_MODEL: ModelOption = { id: "teamgpt-demo", label: "Offline demo (canned replies, not an AI)" };
+export const DEMO_MODEL: ModelOption = { id: "teamgpt-demo", label: "Offline demo (not an AI)" };
 const FALLBACK_MODEL = "gpt-4o-mini";
 
 /** True when neither a key nor a server is configured: `npm start` then serves the offline demo. */

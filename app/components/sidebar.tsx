@@ -1,0 +1,212 @@
+import { Form, Link, NavLink, useNavigate, useRevalidator } from "@remix-run/react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import type { RouterOutputs } from "../../client";
+import { apiClient } from "~/lib/api-client";
+import { groupByDay } from "~/lib/day-groups";
+import { PencilIcon, TrashIcon } from "./icons";
+import { useHydrated } from "~/lib/use-hydrated";
+
+type ConversationPage = RouterOutputs["conversations"]["list"];
+type ConversationSummary = ConversationPage["items"][number];
+
+interface SidebarProps {
+  user: { username: string; role: "admin" | "user" };
+  firstPage: ConversationPage;
+  search: string;
+  activeId: string | null;
+  now: string;
+}
+
+/** Conversations grouped by day, searchable, paged; rename in place, delete after a confirmation. */
+export function Sidebar({ user, firstPage, search: initialSearch, activeId, now }: SidebarProps) {
+  const hydrated = useHydrated();
+  const [search, setSearch] = useState(initialSearch);
+  const [page, setPage] = useState(firstPage);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const searched = useRef(initialSearch);
+
+  // The loader's first page is the truth after every navigation or revalidation.
+  useEffect(() => {
+    if (searched.current === "") setPage(firstPage);
+  }, [firstPage]);
+
+  // Search as the person types (the form still works without JavaScript).
+  useEffect(() => {
+    if (!hydrated || search === searched.current) return;
+    const timer = setTimeout(async () => {
+      searched.current = search;
+      setPage(await apiClient().conversations.list.query({ search: search.trim() || undefined }));
+    }, 200);
+    return () => clearTimeout(timer);
+  }, [search, hydrated]);
+
+  async function loadMore() {
+    if (!page.nextCursor) return;
+    setLoadingMore(true);
+    try {
+      const next = await apiClient().conversations.list.query({ cursor: page.nextCursor, search: searched.current.trim() || undefined });
+      setPage((current) => ({ items: [...current.items, ...next.items], nextCursor: next.nextCursor }));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  const groups = groupByDay(page.items, new Date(hydrated ? Date.now() : now), hydrated);
+
+  return (
+    <nav className="sidebar-inner" aria-label="Conversations">
+      <Link to="/" className="button primary new-chat">
+        New chat
+      </Link>
+      <Form method="get" action="/" role="search" className="sidebar-search" onSubmit={(event) => hydrated && event.preventDefault()}>
+        <label htmlFor="conversation-search" className="visually-hidden">
+          Search conversations
+        </label>
+        <input
+          id="conversation-search"
+          name="q"
+          type="search"
+          placeholder="Search conversations"
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+        />
+      </Form>
+      <div className="conversation-list">
+        {page.items.length === 0 ? <p className="sidebar-empty">{search ? "No conversation matches." : "No conversations yet."}</p> : null}
+        {groups.map((group) => (
+          <section key={group.label} aria-label={group.label}>
+            <h2 className="group-label">{group.label}</h2>
+            <ul>
+              {group.items.map((conversation) => (
+                <ConversationRow key={conversation.id} conversation={conversation} active={conversation.id === activeId} />
+              ))}
+            </ul>
+          </section>
+        ))}
+        {page.nextCursor ? (
+          <button type="button" className="button secondary small load-more" onClick={loadMore} disabled={loadingMore}>
+            {loadingMore ? "Loading…" : "Show older conversations"}
+          </button>
+        ) : null}
+      </div>
+      <div className="sidebar-footer">
+        <span className="username">
+          {user.username}
+          {user.role === "admin" ? <span className="badge">admin</span> : null}
+        </span>
+        <div className="sidebar-links">
+          <Link to="/account">Account</Link>
+          {user.role === "admin" ? <Link to="/admin/keys">Registration keys</Link> : null}
+        </div>
+        <Form method="post" action="/logout">
+          <button type="submit" className="button secondary small">
+            Log out
+          </button>
+        </Form>
+      </div>
+    </nav>
+  );
+}
+
+function ConversationRow({ conversation, active }: { conversation: ConversationSummary; active: boolean }) {
+  const [mode, setMode] = useState<"view" | "rename" | "confirm-delete">("view");
+  const [title, setTitle] = useState(conversation.title);
+  const [error, setError] = useState<string | null>(null);
+  const revalidator = useRevalidator();
+  const navigate = useNavigate();
+
+  useEffect(() => setTitle(conversation.title), [conversation.title]);
+
+  async function rename(event?: FormEvent) {
+    event?.preventDefault();
+    if (mode !== "rename") return;
+    setMode("view");
+    const next = title.trim();
+    if (!next || next === conversation.title) return setTitle(conversation.title);
+    try {
+      await apiClient().conversations.rename.mutate({ id: conversation.id, title: next });
+      revalidator.revalidate();
+    } catch (failure) {
+      setTitle(conversation.title);
+      setError((failure as Error).message);
+    }
+  }
+
+  async function remove() {
+    try {
+      await apiClient().conversations.delete.mutate({ id: conversation.id });
+      if (active) navigate("/");
+      else revalidator.revalidate();
+    } catch (failure) {
+      setError((failure as Error).message);
+      setMode("view");
+    }
+  }
+
+  if (mode === "rename") {
+    return (
+      <li className="conversation-row editing">
+        <form onSubmit={rename}>
+          <input
+            aria-label="Conversation title"
+            value={title}
+            maxLength={200}
+            autoFocus
+            onChange={(event) => setTitle(event.target.value)}
+            onBlur={() => void rename()}
+            onKeyDown={(event) => {
+              if (event.key === "Escape") {
+                setTitle(conversation.title);
+                setMode("view");
+              }
+            }}
+          />
+        </form>
+      </li>
+    );
+  }
+
+  if (mode === "confirm-delete") {
+    return (
+      <li className="conversation-row confirming" role="group" aria-label={`Delete “${conversation.title}”?`}>
+        <span className="confirm-text">Delete “{conversation.title}”?</span>
+        <button type="button" className="button danger small" onClick={remove} autoFocus>
+          Delete
+        </button>
+        <button type="button" className="button secondary small" onClick={() => setMode("view")}>
+          Cancel
+        </button>
+      </li>
+    );
+  }
+
+  return (
+    <li className={active ? "conversation-row active" : "conversation-row"}>
+      <NavLink to={`/c/${conversation.id}`} className="conversation-link" title={title}>
+        {title}
+      </NavLink>
+      <span className="row-actions">
+        <button type="button" className="icon-button" aria-label={`Rename “${title}”`} title="Rename" onClick={() => setMode("rename")}>
+          <PencilIcon />
+        </button>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={`Delete “${title}”`}
+          title="Delete"
+          onClick={() => {
+            setError(null);
+            setMode("confirm-delete");
+          }}
+        >
+          <TrashIcon />
+        </button>
+      </span>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </li>
+  );
+}

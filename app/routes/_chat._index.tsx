@@ -1,0 +1,87 @@
+import { redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useNavigate, useOutletContext } from "@remix-run/react";
+import { useState } from "react";
+import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
+import { Composer } from "~/components/composer";
+import { apiClient } from "~/lib/api-client";
+import { formText } from "~/lib/forms.server";
+import { requireUser } from "~/lib/session.server";
+import type { ChatOutletContext } from "./_chat";
+
+export const meta: MetaFunction = () => [{ title: "New chat · TeamGPT" }];
+
+/** Without JavaScript: create the conversation, wait for the whole reply, show it. */
+export async function action({ context, request }: ActionFunctionArgs) {
+  requireUser(context, request);
+  const form = await request.formData();
+  const conversation = await context.api.conversations.create({});
+  await context.api.chat.send({ conversationId: conversation.id, content: formText(form, "content") });
+  return redirect(`/c/${conversation.id}`);
+}
+
+export default function NewChatPage() {
+  const { models, openSidebar } = useOutletContext<ChatOutletContext>();
+  const navigate = useNavigate();
+  const [draft, setDraft] = useState("");
+  const [model, setModel] = useState(models.defaultModel);
+  const [systemPrompt, setSystemPrompt] = useState("");
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function start() {
+    setSending(true);
+    setError(null);
+    try {
+      const conversation = await apiClient().conversations.create.mutate({ model, systemPrompt: systemPrompt.trim() || null });
+      navigate(`/c/${conversation.id}`, { state: { pendingSend: { content: draft, clientMessageId: crypto.randomUUID() } } });
+    } catch (failure) {
+      setSending(false);
+      setError((failure as Error).message);
+    }
+  }
+
+  return (
+    <>
+      <ChatTopbar title="New chat" onOpenSidebar={openSidebar}>
+        <ModelPicker models={models.models} value={model} onChange={setModel} />
+      </ChatTopbar>
+      <div className="chat">
+        <div className="messages">
+          <div className="messages-inner new-chat-intro">
+            <h2>What can I help with?</h2>
+            {models.demo ? (
+              <p className="notice" role="note">
+                No model server is configured, so the <strong>offline demo</strong> answers with canned replies. An admin can set{" "}
+                <code>OPENAI_API_KEY</code> (and <code>OPENAI_BASE_URL</code> for Ollama, vLLM or another server) and restart TeamGPT.
+              </p>
+            ) : null}
+            <details className="system-prompt">
+              <summary>System prompt (optional)</summary>
+              <label htmlFor="new-system-prompt" className="visually-hidden">
+                System prompt
+              </label>
+              <textarea
+                id="new-system-prompt"
+                rows={3}
+                maxLength={20_000}
+                placeholder="e.g. You are a concise assistant for our support team."
+                value={systemPrompt}
+                onChange={(event) => setSystemPrompt(event.target.value)}
+              />
+            </details>
+          </div>
+        </div>
+        <Composer
+          draft={draft}
+          onDraftChange={setDraft}
+          onSend={start}
+          onStop={() => {}}
+          generating={false}
+          sending={sending}
+          error={error}
+          action="/?index"
+        />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,116 @@
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useLoaderData, useLocation, useOutletContext, useRevalidator } from "@remix-run/react";
+import { useEffect, useState } from "react";
+import { ChatView, type PendingSend } from "~/components/chat-view";
+import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
+import { ErrorPage } from "~/components/error-page";
+import { apiClient } from "~/lib/api-client";
+import { formText } from "~/lib/forms.server";
+import { requireUser } from "~/lib/session.server";
+import type { ChatOutletContext } from "./_chat";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
+
+async function loadConversation(context: LoaderFunctionArgs["context"], id: string) {
+  try {
+    return await context.api.conversations.get({ id });
+  } catch (error) {
+    if ((error as { code?: string }).code === "NOT_FOUND") {
+      throw new Response("That conversation does not exist, or it is not yours.", { status: 404 });
+    }
+    throw error;
+  }
+}
+
+export async function loader({ context, request, params }: LoaderFunctionArgs) {
+  requireUser(context, request);
+  return json(await loadConversation(context, params.conversationId ?? ""));
+}
+
+/** Without JavaScript: send, wait for the whole reply, show the page again. */
+export async function action({ context, request, params }: ActionFunctionArgs) {
+  requireUser(context, request);
+  const form = await request.formData();
+  await context.api.chat.send({ conversationId: params.conversationId ?? "", content: formText(form, "content") });
+  return redirect(`/c/${params.conversationId}`);
+}
+
+export default function ConversationPage() {
+  const { conversation, messages } = useLoaderData<typeof loader>();
+  const { models, openSidebar } = useOutletContext<ChatOutletContext>();
+  const location = useLocation();
+  const [pendingSend] = useState<PendingSend | null>(() => (location.state as { pendingSend?: PendingSend } | null)?.pendingSend ?? null);
+
+  // Sent once: a reload must not offer it again (the clientMessageId would make it harmless anyway).
+  useEffect(() => {
+    if (pendingSend) window.history.replaceState({ ...window.history.state, usr: null }, "");
+  }, [pendingSend]);
+
+  return (
+    <>
+      <ChatTopbar title={conversation.title} onOpenSidebar={openSidebar}>
+        <ConversationSettings conversation={conversation} models={models.models} />
+      </ChatTopbar>
+      <ChatView key={conversation.id} conversation={conversation} messages={messages} pendingSend={pendingSend} />
+    </>
+  );
+}
+
+function ConversationSettings({
+  conversation,
+  models,
+}: {
+  conversation: { id: string; model: string; systemPrompt: string | null };
+  models: { id: string; label: string }[];
+}) {
+  const revalidator = useRevalidator();
+  const [systemPrompt, setSystemPrompt] = useState(conversation.systemPrompt ?? "");
+  const [status, setStatus] = useState<string | null>(null);
+  const known = models.some((model) => model.id === conversation.model);
+  const options = known ? models : [...models, { id: conversation.model, label: `${conversation.model} (no longer offered)` }];
+
+  async function update(change: { model?: string; systemPrompt?: string | null }) {
+    try {
+      await apiClient().conversations.update.mutate({ id: conversation.id, ...change });
+      setStatus(change.systemPrompt !== undefined ? "Saved." : null);
+      revalidator.revalidate();
+    } catch (failure) {
+      setStatus((failure as Error).message);
+    }
+  }
+
+  return (
+    <>
+      <ModelPicker models={options} value={conversation.model} onChange={(model) => void update({ model })} />
+      <details className="system-prompt-popover">
+        <summary>System prompt</summary>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void update({ systemPrompt: systemPrompt.trim() || null });
+          }}
+        >
+          <label htmlFor="system-prompt">System prompt for this conversation</label>
+          <textarea
+            id="system-prompt"
+            rows={4}
+            maxLength={20_000}
+            value={systemPrompt}
+            onChange={(event) => setSystemPrompt(event.target.value)}
+            placeholder="e.g. Answer in French."
+          />
+          <div className="actions">
+            <button type="submit" className="button primary small">
+              Save
+            </button>
+            {status ? <span role="status">{status}</span> : null}
+          </div>
+        </form>
+      </details>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <ErrorPage />;
+}

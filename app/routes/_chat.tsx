@@ -1,0 +1,47 @@
+import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { Outlet, useLoaderData, useLocation, useParams } from "@remix-run/react";
+import { useEffect, useState } from "react";
+import { CloseIcon } from "~/components/icons";
+import { Sidebar } from "~/components/sidebar";
+import { requireUser } from "~/lib/session.server";
+
+export type ChatOutletContext = {
+  models: { models: { id: string; label: string }[]; defaultModel: string; demo: boolean };
+  openSidebar: () => void;
+};
+
+/** The chat pages' frame: the conversation sidebar (a drawer on phones) around the open chat. */
+export async function loader({ context, request }: LoaderFunctionArgs) {
+  const user = requireUser(context, request);
+  const search = new URL(request.url).searchParams.get("q")?.trim() ?? "";
+  const [firstPage, models] = await Promise.all([
+    context.api.conversations.list({ limit: 50, search: search || undefined }),
+    context.api.models.list(),
+  ]);
+  return json({ user, firstPage, search, models, now: new Date().toISOString() });
+}
+
+export default function ChatLayout() {
+  const { user, firstPage, search, models, now } = useLoaderData<typeof loader>();
+  const { conversationId } = useParams();
+  const location = useLocation();
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+
+  useEffect(() => setSidebarOpen(false), [location.pathname]);
+
+  const outletContext: ChatOutletContext = { models, openSidebar: () => setSidebarOpen(true) };
+  return (
+    <div className={sidebarOpen ? "chat-layout sidebar-open" : "chat-layout"}>
+      <aside className="sidebar" id="sidebar">
+        <button type="button" className="icon-button close-sidebar" aria-label="Close sidebar" onClick={() => setSidebarOpen(false)}>
+          <CloseIcon />
+        </button>
+        <Sidebar user={user} firstPage={firstPage} search={search} activeId={conversationId ?? null} now={now} />
+      </aside>
+      {sidebarOpen ? <div className="sidebar-backdrop" onClick={() => setSidebarOpen(false)} aria-hidden="true" /> : null}
+      <main className="chat-main">
+        <Outlet context={outletContext} />
+      </main>
+    </div>
+  );
+}
