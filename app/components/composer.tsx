@@ -59,7 +59,8 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
           ref={textarea}
           name="content"
           rows={1}
-          placeholder="Message TeamGPT (Enter to send, Shift+Enter for a new line)"
+          placeholder="Message TeamGPT"
+          aria-describedby="composer-hint"
           value={draft}
           onChange={(event) => onDraftChange(event.target.value)}
           onKeyDown={onKeyDown}
@@ -76,6 +77,9 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
           </button>
         )}
       </div>
+      <p id="composer-hint" className="composer-hint">
+        Enter to send · Shift+Enter for a new line
+      </p>
     </form>
   );
 }
