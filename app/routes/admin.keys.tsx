@@ -2,6 +2,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { CopyButton } from "~/components/copy-button";
+import { KeysFileUpload } from "~/components/keys-file-upload";
 import { formFailure, formText } from "~/lib/forms.server";
 import { formatDateTime } from "~/lib/format";
 import { requireAdmin } from "~/lib/session.server";
@@ -110,17 +111,7 @@ export default function AdminKeysPage() {
             <p className="hint">
               One key a line; blank lines and lines starting with # are skipped. If any line is malformed, nothing is added.
             </p>
-            <Form method="post" encType="multipart/form-data" className="stack-form">
-              <input type="hidden" name="intent" value="load" />
-              <div className="field">
-                <label htmlFor="file">Keys file</label>
-                <input id="file" name="file" type="file" accept=".txt,text/plain" required />
-              </div>
-              <button type="submit" className="button primary" disabled={busyIntent === "load"}>
-                {busyIntent === "load" ? "Uploading…" : "Upload and load"}
-              </button>
-            </Form>
-            {result?.ok && result.intent === "load" ? <LoadSummary {...result.loaded} /> : null}
+            <KeysFileUpload serverResult={result?.ok && result.intent === "load" ? result.loaded : null} />
           </section>
         </div>
 
@@ -215,33 +206,6 @@ function NewKeys({ keys }: { keys: string[] }) {
           Download keys.txt
         </a>
       </div>
-    </div>
-  );
-}
-
-function LoadSummary({ added, duplicates, invalid }: { added: number; duplicates: number; invalid: { line: number; reason: string }[] }) {
-  return (
-    <div className={invalid.length ? "load-summary has-errors" : "load-summary"} role="status">
-      {invalid.length ? (
-        <>
-          <p>
-            <strong>Nothing was added:</strong> {invalid.length} {invalid.length === 1 ? "line is" : "lines are"} malformed. Fix{" "}
-            {invalid.length === 1 ? "it" : "them"} and upload the file again.
-          </p>
-          <ul>
-            {invalid.slice(0, 50).map((problem) => (
-              <li key={problem.line}>
-                Line {problem.line}: {problem.reason}
-              </li>
-            ))}
-          </ul>
-          {invalid.length > 50 ? <p>…and {invalid.length - 50} more.</p> : null}
-        </>
-      ) : (
-        <p>
-          <strong>{added}</strong> added, <strong>{duplicates}</strong> {duplicates === 1 ? "duplicate" : "duplicates"} skipped.
-        </p>
-      )}
     </div>
   );
 }

@@ -43,6 +43,19 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     const key = (await adminPage.getByLabel("New keys").inputValue()).trim();
     expect(key).toMatch(/^tgk_[0-9a-z]{26}$/);
     await expect.poll(() => adminPage.getByRole("cell", { name: key, exact: true }).count()).toBe(1);
+
+    await adminPage.getByLabel("Keys file", { exact: true }).setInputFiles({
+      name: "keys.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("# from HR\nhr-key-0000001\nhr-key-0000002\nhr-key-0000001\n"),
+    });
+    await adminPage.getByRole("button", { name: "Upload and load" }).click();
+    await adminPage.getByText("2 added, 1 duplicate skipped.").waitFor();
+    await adminPage.getByRole("cell", { name: "hr-key-0000002", exact: true }).waitFor();
+
+    adminPage.once("dialog", (dialog) => void dialog.accept());
+    await adminPage.getByRole("button", { name: "Revoke hr-key-0000002" }).click();
+    await adminPage.getByText("Revoked hr-key-0000002.").waitFor();
     await screenshot(adminPage, "admin-keys");
 
     const page = await newPage("newcomer");
