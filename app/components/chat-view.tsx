@@ -1,5 +1,5 @@
 import { useRevalidator } from "@remix-run/react";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { RouterOutputs } from "../../client";
 import { apiClient } from "~/lib/api-client";
 import { LiveText } from "~/lib/live-text";
@@ -18,6 +18,8 @@ export interface PendingSend {
 interface ChatViewProps {
   conversation: Conversation;
   messages: Message[];
+  /** Older messages exist beyond those given; they load on request. */
+  hasEarlier: boolean;
   /** A message typed on the new-chat page, to send as soon as this conversation opens. */
   pendingSend?: PendingSend | null;
 }
@@ -27,8 +29,10 @@ interface Subscription {
 }
 
 /** The conversation: its messages, the reply being streamed, and the composer. */
-export function ChatView({ conversation, messages: initialMessages, pendingSend }: ChatViewProps) {
+export function ChatView({ conversation, messages: initialMessages, hasEarlier: initialHasEarlier, pendingSend }: ChatViewProps) {
   const [messages, setMessages] = useState(initialMessages);
+  const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [live, setLiveState] = useState<LiveText | null>(null);
   const liveRef = useRef<LiveText | null>(null);
   const setLive = useCallback((text: LiveText | null) => {
@@ -42,8 +46,9 @@ export function ChatView({ conversation, messages: initialMessages, pendingSend 
   const revalidator = useRevalidator();
   const scroller = useAutoScroll();
 
-  // Fresh loader data (after a reply ends, or another tab's change) is the truth.
-  useEffect(() => setMessages(initialMessages), [initialMessages]);
+  // Fresh loader data (after a reply ends, or another tab's change) is the truth; unchanged
+  // messages keep their identity so their (memoised) rendering is reused.
+  useEffect(() => setMessages((current) => reconcile(current, initialMessages)), [initialMessages]);
 
   const settle = useCallback(
     (message: Message) => {
@@ -153,6 +158,21 @@ export function ChatView({ conversation, messages: initialMessages, pendingSend 
     [follow],
   );
 
+  const showEarlier = useCallback(async () => {
+    const oldest = messages[0];
+    if (!oldest) return;
+    setLoadingEarlier(true);
+    try {
+      const page = await apiClient().conversations.get.query({ id: conversation.id, limit: 100, before: oldest.id });
+      scroller.keepPositionWhile(() => setMessages((current) => [...page.messages, ...current]));
+      setHasEarlier(page.hasEarlier);
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setLoadingEarlier(false);
+    }
+  }, [conversation.id, messages, scroller]);
+
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
   const busy = live !== null || sending;
 
@@ -160,6 +180,11 @@ export function ChatView({ conversation, messages: initialMessages, pendingSend 
     <div className="chat">
       <div className="messages" ref={scroller.ref} onScroll={scroller.onScroll}>
         <div className="messages-inner">
+          {hasEarlier ? (
+            <button type="button" className="button secondary small show-earlier" onClick={showEarlier} disabled={loadingEarlier}>
+              {loadingEarlier ? "Loading…" : "Show earlier messages"}
+            </button>
+          ) : null}
           {messages.length === 0 && !busy ? <p className="empty-chat">Send a message to start the conversation.</p> : null}
           {messages.map((message) =>
             message.id === live?.messageId ? (
@@ -192,6 +217,20 @@ export function ChatView({ conversation, messages: initialMessages, pendingSend 
       />
     </div>
   );
+}
+
+function reconcile(current: Message[], fresh: Message[]): Message[] {
+  const byId = new Map(current.map((message) => [message.id, message]));
+  const same = (a: Message, b: Message) => a.status === b.status && a.content === b.content && a.error === b.error;
+  const freshIds = new Set(fresh.map((message) => message.id));
+  const firstFresh = fresh[0];
+  // Earlier pages the reader loaded stay; everything from the loader's window on is replaced.
+  const cut = firstFresh ? current.findIndex((message) => message.id === firstFresh.id) : -1;
+  const earlier = cut > 0 ? current.slice(0, cut).filter((message) => !freshIds.has(message.id)) : [];
+  return [
+    ...earlier,
+    ...fresh.map((message) => (byId.get(message.id) && same(byId.get(message.id)!, message) ? byId.get(message.id)! : message)),
+  ];
 }
 
 function upsert(messages: Message[], message: Message): Message[] {
@@ -233,5 +272,19 @@ function useAutoScroll() {
     if (ref.current) ref.current.scrollTop = ref.current.scrollHeight;
   }, []);
 
-  return { ref, onScroll, jump, follow, awayFromBottom };
+  /** Prepending older messages must not move what the reader is looking at. */
+  const keepPositionWhile = useCallback((change: () => void) => {
+    const element = ref.current;
+    if (!element) return change();
+    const fromBottom = element.scrollHeight - element.scrollTop;
+    change();
+    requestAnimationFrame(() => {
+      element.scrollTop = element.scrollHeight - fromBottom;
+    });
+  }, []);
+
+  return useMemo(
+    () => ({ ref, onScroll, jump, follow, keepPositionWhile, awayFromBottom }),
+    [onScroll, jump, follow, keepPositionWhile, awayFromBottom],
+  );
 }

@@ -1,6 +1,5 @@
-import { memo, useState, type ComponentProps } from "react";
+import { memo, useEffect, useRef, useState, type ComponentProps } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
-import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
 import { CopyButton } from "./copy-button";
 
@@ -50,16 +49,53 @@ function DeferredImage({ src, alt }: ComponentProps<"img">) {
   );
 }
 
-function CodeBlock({ children, ...props }: ComponentProps<"pre">) {
-  const text = extractText(children);
+/**
+ * Code is highlighted in the browser once it scrolls into view: highlighting costs several
+ * times more than the rest of a message, and a long conversation would pay it for every
+ * block on the server and at hydration.
+ */
+function CodeBlock({ children }: ComponentProps<"pre">) {
+  const text = extractText(children).replace(/\n$/, "");
+  const language = languageOf(children);
+  const codeRef = useRef<HTMLElement>(null);
+
+  useEffect(() => {
+    const element = codeRef.current;
+    if (!element || !language) return;
+    let cancelled = false;
+    const observer = new IntersectionObserver(async ([entry]) => {
+      if (!entry?.isIntersecting) return;
+      observer.disconnect();
+      const { highlightCode } = await import("~/lib/highlight.client");
+      if (!cancelled) highlightCode(element, text, language);
+    });
+    observer.observe(element);
+    return () => {
+      cancelled = true;
+      observer.disconnect();
+    };
+  }, [text, language]);
+
   return (
     <div className="code-block">
       <div className="code-toolbar">
+        {language ? <span className="code-language">{language}</span> : null}
         <CopyButton text={text} label="Copy code" />
       </div>
-      <pre {...props}>{children}</pre>
+      <pre>
+        <code ref={codeRef} className={language ? `language-${language}` : undefined}>
+          {text}
+        </code>
+      </pre>
     </div>
   );
+}
+
+function languageOf(node: unknown): string | null {
+  const child = Array.isArray(node) ? node[0] : node;
+  const className = (child as { props?: { className?: unknown } } | null)?.props?.className;
+  const match = typeof className === "string" ? className.match(/language-([\w+#-]+)/) : null;
+  return match?.[1] ?? null;
 }
 
 function extractText(node: unknown): string {
@@ -71,12 +107,11 @@ function extractText(node: unknown): string {
 
 const components: Components = { a: SafeLink, img: DeferredImage, pre: CodeBlock };
 const remarkPlugins = [remarkGfm, remarkHtmlAsText];
-const rehypePlugins = [[rehypeHighlight, { detect: false, ignoreMissing: true }]] as ComponentProps<typeof ReactMarkdown>["rehypePlugins"];
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components} skipHtml={false}>
+      <ReactMarkdown remarkPlugins={remarkPlugins} components={components} skipHtml={false}>
         {text}
       </ReactMarkdown>
     </div>

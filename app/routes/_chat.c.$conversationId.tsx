@@ -11,9 +11,12 @@ import type { ChatOutletContext } from "./_chat";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
 
+const INITIAL_MESSAGES = 40;
+
 async function loadConversation(context: LoaderFunctionArgs["context"], id: string) {
   try {
-    return await context.api.conversations.get({ id });
+    // The latest messages only: a 1,000-message conversation opens as fast as a short one.
+    return await context.api.conversations.get({ id, limit: INITIAL_MESSAGES });
   } catch (error) {
     if ((error as { code?: string }).code === "NOT_FOUND") {
       throw new Response("That conversation does not exist, or it is not yours.", { status: 404 });
@@ -36,7 +39,7 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
 }
 
 export default function ConversationPage() {
-  const { conversation, messages } = useLoaderData<typeof loader>();
+  const { conversation, messages, hasEarlier } = useLoaderData<typeof loader>();
   const { models, openSidebar } = useOutletContext<ChatOutletContext>();
   const location = useLocation();
   const [pendingSend] = useState<PendingSend | null>(() => (location.state as { pendingSend?: PendingSend } | null)?.pendingSend ?? null);
@@ -51,7 +54,7 @@ export default function ConversationPage() {
       <ChatTopbar title={conversation.title} onOpenSidebar={openSidebar}>
         <ConversationSettings conversation={conversation} models={models.models} />
       </ChatTopbar>
-      <ChatView key={conversation.id} conversation={conversation} messages={messages} pendingSend={pendingSend} />
+      <ChatView key={conversation.id} conversation={conversation} messages={messages} hasEarlier={hasEarlier} pendingSend={pendingSend} />
     </>
   );
 }

@@ -299,7 +299,11 @@ export function regenerateReply(deps: ChatDeps, userId: string, messageId: strin
     tx.update(conversations).set({ updatedAt: new Date(), model: chosen }).where(eq(conversations.id, conversation.id)).run();
     return row!;
   });
-  deps.generations.start({ message: fresh, model: chosen, messages: promptFor(deps.db, conversation, question.id, deps.env.CHAT_HISTORY_CHARS) });
+  deps.generations.start({
+    message: fresh,
+    model: chosen,
+    messages: promptFor(deps.db, conversation, question.id, deps.env.CHAT_HISTORY_CHARS),
+  });
   return toMessage(fresh);
 }
 

@@ -11,6 +11,13 @@ export const DEFAULT_TITLE = "New chat";
 
 export const conversationIdInput = z.object({ id: z.string().min(1).max(64) });
 
+export const getConversationInput = z.object({
+  id: z.string().min(1).max(64),
+  /** Only the latest `limit` messages (before `before`, if given): long conversations open fast. */
+  limit: z.number().int().min(1).max(10_000).optional(),
+  before: z.string().min(1).max(64).optional(),
+});
+
 export const listConversationsInput = z
   .object({
     limit: z.number().int().min(1).max(100).default(50),
@@ -128,15 +135,35 @@ export function createConversation(
   return toConversation(row!);
 }
 
-export function getConversation(db: Db, userId: string, id: string): { conversation: Conversation; messages: Message[] } {
-  const conversation = requireConversation(db, userId, id);
+export function getConversation(
+  db: Db,
+  userId: string,
+  input: z.infer<typeof getConversationInput>,
+): { conversation: Conversation; messages: Message[]; hasEarlier: boolean } {
+  const conversation = requireConversation(db, userId, input.id);
+  const windowed = input.limit !== undefined || input.before !== undefined;
+  const limit = input.limit ?? 100;
   const rows = db
     .select()
     .from(messages)
-    .where(eq(messages.conversationId, id))
-    .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+    .where(and(eq(messages.conversationId, input.id), input.before ? olderThan(db, input.id, input.before) : undefined))
+    .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+    .limit(windowed ? limit + 1 : -1)
     .all();
-  return { conversation: toConversation(conversation), messages: rows.map(toMessage) };
+  const hasEarlier = windowed && rows.length > limit;
+  const page = (hasEarlier ? rows.slice(0, limit) : rows).reverse();
+  return { conversation: toConversation(conversation), messages: page.map(toMessage), hasEarlier };
+}
+
+/** Messages before the one given, in the same (created_at, rowid) order pages use. */
+function olderThan(db: Db, conversationId: string, messageId: string) {
+  const anchor = db
+    .select({ createdAt: messages.createdAt, rowid: sql<number>`rowid` })
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)))
+    .get();
+  if (!anchor) throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
+  return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
 export function renameConversation(db: Db, userId: string, id: string, title: string): Conversation {

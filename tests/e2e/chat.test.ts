@@ -61,7 +61,10 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     // More than one paint before the reply completes.
     const seen = new Set<number>();
     while (seen.size < 3) {
-      const text = await page.locator("[data-status=streaming]").innerText().catch(() => "");
+      const text = await page
+        .locator("[data-status=streaming]")
+        .innerText()
+        .catch(() => "");
       if (text.includes("Sentence")) seen.add(text.length);
       await page.waitForTimeout(40);
     }

@@ -214,7 +214,9 @@ describe("pages without JavaScript", () => {
     expect(good.status).toBe(302);
     const jar = new CookieJar();
     jar.store(good);
-    expect(await pageText(await fetch(`${server.url}/`, { headers: { cookie: jar.header() } }))).toContain('<span class="username">newcomer');
+    expect(await pageText(await fetch(`${server.url}/`, { headers: { cookie: jar.header() } }))).toContain(
+      '<span class="username">newcomer',
+    );
 
     const reused = await postForm("/register", {
       username: "second",

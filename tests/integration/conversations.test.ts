@@ -122,6 +122,28 @@ describe("conversations", () => {
     expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
   });
 
+  it("open a window of the latest messages, then earlier pages", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({});
+    for (let i = 0; i < 5; i++) await api.chat.send({ conversationId: conversation.id, content: `q${i}` });
+    const latest = await api.conversations.get({ id: conversation.id, limit: 4 });
+    expect(latest.messages.map((m) => m.content.slice(0, 2))).toEqual([
+      "q3",
+      latest.messages[1]!.content.slice(0, 2),
+      "q4",
+      latest.messages[3]!.content.slice(0, 2),
+    ]);
+    expect(latest.messages[0]!.role).toBe("user");
+    expect(latest.hasEarlier).toBe(true);
+    const earlier = await api.conversations.get({ id: conversation.id, limit: 4, before: latest.messages[0]!.id });
+    expect(earlier.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["q1", "q2"]);
+    const first = await api.conversations.get({ id: conversation.id, limit: 4, before: earlier.messages[0]!.id });
+    expect(first).toMatchObject({ hasEarlier: false, messages: [{ content: "q0" }, { role: "assistant" }] });
+    const all = await api.conversations.get({ id: conversation.id });
+    expect(all.messages).toHaveLength(10);
+    expect([...first.messages, ...earlier.messages, ...latest.messages]).toEqual(all.messages);
+  });
+
   it("belong to their owner: another user's id answers NOT_FOUND, exactly like a missing one", async () => {
     const owner = await signedIn();
     const conversation = await owner.api.conversations.create({ title: "Private" });

@@ -4,6 +4,7 @@ import {
   createConversationInput,
   deleteConversation,
   getConversation,
+  getConversationInput,
   listConversations,
   listConversationsInput,
   renameConversation,
@@ -22,7 +23,7 @@ export const conversationsRouter = createTRPCRouter({
     return createConversation(ctx.db, ctx.user.id, { ...input, model });
   }),
 
-  get: protectedProcedure.input(conversationIdInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input.id)),
+  get: protectedProcedure.input(getConversationInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input)),
 
   rename: protectedProcedure
     .input(renameConversationInput)

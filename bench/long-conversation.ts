@@ -1,0 +1,122 @@
+/**
+ * How a 1,000-message conversation behaves in a real browser: time to HTML, time until the
+ * page is interactive, and smoothness while a reply streams into it (long tasks, frame gaps).
+ *
+ *   npx tsx bench/long-conversation.ts [messages=1000]
+ */
+import { chromium } from "playwright-core";
+import { newId } from "../server/db/ids";
+import { conversations, messages } from "../server/db/schema";
+import { startFakeUpstream } from "../server/llm/fake-upstream";
+import { loadEnv } from "../server/env";
+import { startServer } from "../server/server";
+import { openDatabase } from "../server/db/client";
+import { createAppServices } from "../server/app-services";
+import { hashPassword } from "../server/auth/password";
+import { users } from "../server/db/schema";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const COUNT = Number(process.argv[2] ?? 1000);
+const dir = mkdtempSync(join(tmpdir(), "teamgpt-bench-"));
+const upstream = await startFakeUpstream({ models: ["bench"] });
+const env = loadEnv({
+  NODE_ENV: "production",
+  DATABASE_URL: join(dir, "bench.db"),
+  PORT: "0",
+  HOST: "127.0.0.1",
+  OPENAI_BASE_URL: upstream.url,
+  OPENAI_MODELS: "bench",
+  PUBLIC_ORIGIN: "http://127.0.0.1",
+});
+const server = await startServer(env);
+const url = server.url.replace("localhost", "127.0.0.1");
+
+const database = openDatabase(env.DATABASE_URL);
+const { close } = await createAppServices(database.db, env);
+const userId = newId();
+database.db.insert(users).values({ id: userId, username: "bench", usernameKey: "bench", passwordHash: await hashPassword("bench password") }).run();
+const conversationId = newId();
+database.db.insert(conversations).values({ id: conversationId, userId, title: "Long conversation", model: "bench" }).run();
+const start = Date.now() - COUNT * 1000;
+const rows = Array.from({ length: COUNT }, (_, i) => ({
+  id: newId(),
+  conversationId,
+  role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+  content:
+    i % 2 === 0
+      ? `Question ${i}: how would you write a function that sums a list?`
+      : `Answer ${i}. Here is **one way**:\n\n\`\`\`ts\nconst sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\n\`\`\`\n\n- it is *pure*\n- it handles \`[]\`\n\n| input | output |\n|---|---|\n| [1,2] | 3 |`,
+  model: i % 2 === 0 ? null : "bench",
+  createdAt: new Date(start + i * 1000),
+}));
+for (let i = 0; i < rows.length; i += 200) database.db.insert(messages).values(rows.slice(i, i + 200)).run();
+
+const login = await fetch(`${url}/api/trpc/auth.login`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ username: "bench", password: "bench password" }),
+});
+const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+
+const htmlTimes: number[] = [];
+for (let i = 0; i < 7; i++) {
+  const t0 = performance.now();
+  const response = await fetch(`${url}/c/${conversationId}`, { headers: { cookie } });
+  await response.text();
+  htmlTimes.push(performance.now() - t0);
+}
+htmlTimes.sort((a, b) => a - b);
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+const [name, value] = cookie.split("=");
+await context.addCookies([{ name: name!, value: value!, url }]);
+const page = await context.newPage();
+await page.addInitScript(`
+  window.longTasks = [];
+  new PerformanceObserver((list) => list.getEntries().forEach((entry) => window.longTasks.push(entry.duration))).observe({ type: "longtask", buffered: true });
+`);
+const t0 = performance.now();
+await page.goto(`${url}/c/${conversationId}`, { waitUntil: "domcontentloaded" });
+const domReady = performance.now() - t0;
+await page.getByRole("button", { name: "Send" }).waitFor();
+await page.getByLabel("Message").fill("x");
+await page.waitForFunction("!document.querySelector('.composer-button').disabled");
+const interactive = performance.now() - t0;
+const loadLongTasks = (await page.evaluate("window.longTasks.splice(0)")) as number[];
+
+upstream.enqueue({ kind: "reply", text: Array.from({ length: 300 }, (_, i) => `word${i}`).join(" "), tokenDelayMs: 10 });
+// A string, not a function: tsx's helpers (__name) do not exist in the page.
+await page.evaluate(`(() => {
+  window.frames_ = [];
+  const tick = (time) => { window.frames_.push(time); requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+})()`);
+await page.getByLabel("Message").fill("stream into the long conversation");
+await page.getByLabel("Message").press("Enter");
+await page.getByRole("button", { name: "Regenerate" }).last().waitFor({ timeout: 30_000 });
+await page.waitForFunction("document.querySelectorAll('[data-status=streaming]').length === 0");
+const streaming = (await page.evaluate(`(() => {
+  const frames = window.frames_;
+  const gaps = frames.slice(1).map((time, i) => time - frames[i]).sort((a, b) => a - b);
+  return { frames: frames.length, p95Gap: gaps[Math.floor(gaps.length * 0.95)] ?? 0, maxGap: gaps.at(-1) ?? 0, longTasks: window.longTasks };
+})()`)) as { frames: number; p95Gap: number; maxGap: number; longTasks: number[] };
+
+console.log(`Conversation of ${COUNT} messages`);
+console.log(`  time to HTML (server, median of 7): ${htmlTimes[3]!.toFixed(1)} ms`);
+console.log(`  browser: DOM ready ${domReady.toFixed(0)} ms, interactive ${interactive.toFixed(0)} ms, ${loadLongTasks.length} long tasks while loading (longest ${Math.max(0, ...loadLongTasks).toFixed(0)} ms)`);
+console.log(
+  `  streaming a 300-token reply: ${streaming.frames} frames, p95 frame gap ${streaming.p95Gap.toFixed(1)} ms, worst ${streaming.maxGap.toFixed(1)} ms, ${streaming.longTasks.length} long tasks (longest ${Math.max(0, ...streaming.longTasks).toFixed(0)} ms)`,
+);
+
+await browser.close();
+await close();
+database.close();
+await server.close();
+await upstream.close();
+rmSync(dir, { recursive: true, force: true });
