@@ -55,9 +55,11 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
 
   return (
     <nav className="sidebar-inner" aria-label="Conversations">
-      <Link to="/" className="button primary new-chat">
-        New chat
-      </Link>
+      <Form method="get" action="/" className="new-chat-form">
+        <button type="submit" className="button primary new-chat">
+          New chat
+        </button>
+      </Form>
       <Form method="get" action="/" role="search" className="sidebar-search" onSubmit={(event) => hydrated && event.preventDefault()}>
         <label htmlFor="conversation-search" className="visually-hidden">
           Search conversations

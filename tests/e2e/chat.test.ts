@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByRole("link", { name: "Hi from a phone" }).waitFor();
     await page.waitForTimeout(300); // the drawer slides in
     await screenshot(page, "phone-drawer");
-    await page.getByRole("link", { name: "New chat" }).click();
+    await page.getByRole("button", { name: "New chat" }).click();
     await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
     expect(await page.locator(".sidebar").isVisible()).toBe(false);
   });

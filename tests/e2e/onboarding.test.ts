@@ -3,18 +3,23 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { hasChromium, launchBrowser, screenshot } from "../helpers/browser";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import type { FakeUpstream } from "../../server/llm/fake-upstream";
 
 describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a newcomer joins", () => {
+  let upstream: FakeUpstream;
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    ({ upstream } = await startTestUpstream());
+    [server, browser] = await Promise.all([startTestServer(upstreamEnv(upstream)), launchBrowser()]);
   });
   // Pages stay open until the end so a failed test can still be photographed.
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await upstream?.close();
   });
 
   async function newPage(name: string, viewport = { width: 1280, height: 800 }) {
@@ -78,6 +83,12 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     await page.getByRole("button", { name: "Register" }).click();
     await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
     await page.getByText("ada", { exact: true }).waitFor();
+
+    upstream.enqueue({ kind: "reply", text: "Welcome to the team, Ada." });
+    await page.getByLabel("Message").fill("Hello, who am I talking to?");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.getByText("Welcome to the team, Ada.").waitFor();
+    await page.getByRole("link", { name: "Hello, who am I talking to?" }).waitFor();
 
     await page.goto(`${server.url}/admin/keys`);
     await page.getByRole("heading", { name: "You can't open this page" }).waitFor();

@@ -176,6 +176,40 @@ describe("replies stream to clients over SSE through the real server", () => {
   });
 });
 
+describe("the chat page", () => {
+  async function browserCookie() {
+    const user = await createUser(server.services);
+    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+    });
+    return login.headers.getSetCookie()[0]!.split(";")[0]!;
+  }
+
+  it("works without JavaScript: the composer posts and the page shows the whole reply", async () => {
+    const cookie = await browserCookie();
+    upstream.enqueue({ kind: "reply", text: "A reply **rendered** on the server." });
+    const posted = await fetch(`${server.url}/?index`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: server.origin, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ content: "No script here" }),
+    });
+    expect(posted.status).toBe(302);
+    const page = await fetch(`${server.url}${posted.headers.get("location")}`, { headers: { cookie } });
+    const html = await page.text();
+    expect(html).toContain("<strong>rendered</strong>");
+    expect(html).toContain("No script here");
+  });
+
+  it("a conversation that is missing or someone else's is a 404 page", async () => {
+    const response = await fetch(`${server.url}/c/nosuchconversation`, { headers: { cookie: await browserCookie() } });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain("That conversation does not exist, or it is not yours.");
+  });
+});
+
 describe("the typed client example", () => {
   it("logs in, starts a conversation and prints the reply as it streams", async () => {
     const user = await createUser(server.services);
