@@ -36,7 +36,10 @@ const url = server.url.replace("localhost", "127.0.0.1");
 const database = openDatabase(env.DATABASE_URL);
 const { close } = await createAppServices(database.db, env);
 const userId = newId();
-database.db.insert(users).values({ id: userId, username: "bench", usernameKey: "bench", passwordHash: await hashPassword("bench password") }).run();
+database.db
+  .insert(users)
+  .values({ id: userId, username: "bench", usernameKey: "bench", passwordHash: await hashPassword("bench password") })
+  .run();
 const conversationId = newId();
 database.db.insert(conversations).values({ id: conversationId, userId, title: "Long conversation", model: "bench" }).run();
 const start = Date.now() - COUNT * 1000;
@@ -51,7 +54,11 @@ const rows = Array.from({ length: COUNT }, (_, i) => ({
   model: i % 2 === 0 ? null : "bench",
   createdAt: new Date(start + i * 1000),
 }));
-for (let i = 0; i < rows.length; i += 200) database.db.insert(messages).values(rows.slice(i, i + 200)).run();
+for (let i = 0; i < rows.length; i += 200)
+  database.db
+    .insert(messages)
+    .values(rows.slice(i, i + 200))
+    .run();
 
 const login = await fetch(`${url}/api/trpc/auth.login`, {
   method: "POST",
@@ -71,7 +78,15 @@ htmlTimes.sort((a, b) => a - b);
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 const [name, value] = cookie.split("=");
@@ -109,7 +124,9 @@ const streaming = (await page.evaluate(`(() => {
 
 console.log(`Conversation of ${COUNT} messages`);
 console.log(`  time to HTML (server, median of 7): ${htmlTimes[3]!.toFixed(1)} ms`);
-console.log(`  browser: DOM ready ${domReady.toFixed(0)} ms, interactive ${interactive.toFixed(0)} ms, ${loadLongTasks.length} long tasks while loading (longest ${Math.max(0, ...loadLongTasks).toFixed(0)} ms)`);
+console.log(
+  `  browser: DOM ready ${domReady.toFixed(0)} ms, interactive ${interactive.toFixed(0)} ms, ${loadLongTasks.length} long tasks while loading (longest ${Math.max(0, ...loadLongTasks).toFixed(0)} ms)`,
+);
 console.log(
   `  streaming a 300-token reply: ${streaming.frames} frames, p95 frame gap ${streaming.p95Gap.toFixed(1)} ms, worst ${streaming.maxGap.toFixed(1)} ms, ${streaming.longTasks.length} long tasks (longest ${Math.max(0, ...streaming.longTasks).toFixed(0)} ms)`,
 );

@@ -1,4 +1,5 @@
-import { Form, Link, NavLink } from "@remix-run/react";
+import { AccountBadge, LogoutButton } from "./account-menu";
+import { Link, NavLink } from "@remix-run/react";
 
 interface AppHeaderProps {
   user: { username: string; role: "admin" | "user" };
@@ -18,15 +19,8 @@ export function AppHeader({ user }: AppHeaderProps) {
         <NavLink to="/account">Account</NavLink>
       </nav>
       <div className="account">
-        <span className="username" title="Signed in as">
-          {user.username}
-          {user.role === "admin" ? <span className="badge">admin</span> : null}
-        </span>
-        <Form method="post" action="/logout">
-          <button type="submit" className="button secondary small">
-            Log out
-          </button>
-        </Form>
+        <AccountBadge user={user} />
+        <LogoutButton />
       </div>
     </header>
   );

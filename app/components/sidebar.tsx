@@ -1,3 +1,4 @@
+import { AccountBadge, LogoutButton } from "./account-menu";
 import { Form, Link, NavLink, useNavigate, useRevalidator } from "@remix-run/react";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import type { RouterOutputs } from "../../client";
@@ -92,19 +93,12 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
         ) : null}
       </div>
       <div className="sidebar-footer">
-        <span className="username">
-          {user.username}
-          {user.role === "admin" ? <span className="badge">admin</span> : null}
-        </span>
+        <AccountBadge user={user} />
         <div className="sidebar-links">
           <Link to="/account">Account</Link>
           {user.role === "admin" ? <Link to="/admin/keys">Registration keys</Link> : null}
         </div>
-        <Form method="post" action="/logout">
-          <button type="submit" className="button secondary small">
-            Log out
-          </button>
-        </Form>
+        <LogoutButton />
       </div>
     </nav>
   );

@@ -38,7 +38,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     createRequestHandler({
       build,
       mode: services.env.NODE_ENV,
-      getLoadContext: (req, res) => createRemixContext(services, req, res),
+      getLoadContext: (_req, res) => createRemixContext(services, res),
     }),
   );
   app.use(handleUnexpectedError);

@@ -1,4 +1,4 @@
-import type { Request, Response } from "express";
+import type { Response } from "express";
 import { sql } from "drizzle-orm";
 import { toPublicUser, type PublicUser } from "../services/accounts";
 import { createContextInner, type AppServices } from "../trpc/context";
@@ -26,7 +26,7 @@ export interface HealthReport {
   database: "ok" | "unreachable";
 }
 
-export function createRemixContext(services: AppServices, req: Request, res: Response): RemixContext {
+export function createRemixContext(services: AppServices, res: Response): RemixContext {
   const { auth, crossSite } = requestLocals(res);
   const responseCookies: string[] = [];
   const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie) });

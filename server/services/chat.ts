@@ -96,21 +96,7 @@ function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer
     })
     .returning()
     .all();
-  const [assistantMessage] = tx
-    .insert(messages)
-    .values({
-      id: newId(),
-      conversationId: conversation.id,
-      role: "assistant",
-      content: "",
-      status: "streaming",
-      model: input.model,
-      parentId: userMessage!.id,
-      // A millisecond later, so "oldest first" never puts the reply before its question.
-      createdAt: new Date(now + 1),
-    })
-    .returning()
-    .all();
+  const assistantMessage = insertEmptyReply(tx, userMessage!, input.model);
   tx.update(conversations)
     .set({
       updatedAt: new Date(now),
@@ -119,7 +105,26 @@ function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer
     })
     .where(eq(conversations.id, conversation.id))
     .run();
-  return { userMessage: userMessage!, assistantMessage: assistantMessage! };
+  return { userMessage: userMessage!, assistantMessage };
+}
+
+/** The reply a generation will fill, right after its question in "oldest first" order. */
+function insertEmptyReply(tx: Queryable, question: MessageRow, model: string): MessageRow {
+  const [reply] = tx
+    .insert(messages)
+    .values({
+      id: newId(),
+      conversationId: question.conversationId,
+      role: "assistant",
+      content: "",
+      status: "streaming",
+      model,
+      parentId: question.id,
+      createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
+    })
+    .returning()
+    .all();
+  return reply!;
 }
 
 function hasMessages(db: Queryable, conversationId: string): boolean {
@@ -282,22 +287,9 @@ export function regenerateReply(deps: ChatDeps, userId: string, messageId: strin
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
   const fresh = deps.db.transaction((tx) => {
     tx.delete(messages).where(eq(messages.id, reply.id)).run();
-    const [row] = tx
-      .insert(messages)
-      .values({
-        id: newId(),
-        conversationId: conversation.id,
-        role: "assistant",
-        content: "",
-        status: "streaming",
-        model: chosen,
-        parentId: question.id,
-        createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
-      })
-      .returning()
-      .all();
+    const row = insertEmptyReply(tx, question, chosen);
     tx.update(conversations).set({ updatedAt: new Date(), model: chosen }).where(eq(conversations.id, conversation.id)).run();
-    return row!;
+    return row;
   });
   deps.generations.start({
     message: fresh,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, exists, lt, or, sql, type SQLWrapper } from "drizzle-orm";
+import { and, desc, eq, exists, lt, or, sql, type SQLWrapper } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
 import { newId } from "../db/ids";

@@ -1,45 +1,25 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
-import { hasChromium, launchBrowser, screenshot } from "../helpers/browser";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { tokenize } from "../../server/llm/fake-upstream";
+import { hasChromium, screenshot } from "../helpers/browser";
 import { eventually } from "../helpers/chat";
-import { createUser, TEST_PASSWORD } from "../helpers/factories";
-import { startTestServer, type TestServer } from "../helpers/server";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import { useBrowserSuite } from "../helpers/e2e";
+import { createUser } from "../helpers/factories";
 
 const LONG_REPLY = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} of a long answer.`).join(" ");
 
 describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
-  let upstream: FakeUpstream;
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useBrowserSuite();
 
-  beforeAll(async () => {
-    ({ upstream } = await startTestUpstream());
-    [server, browser] = await Promise.all([startTestServer(upstreamEnv(upstream)), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await upstream?.close();
-  });
-
-  async function signedInPage(name: string, viewport = { width: 1280, height: 860 }) {
-    const user = await createUser(server.services);
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
+  async function signedInPage(name: string, viewport?: { width: number; height: number }) {
+    const user = await createUser(suite.server.services);
+    const page = await suite.newPage(name, viewport);
     const dialogs: string[] = [];
     page.on("dialog", (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    onTestFailed(async () => {
-      console.warn(`screenshot of the failed test: ${await screenshot(page, `failed-${name}`)}`);
-    });
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel("Username").fill(user.username);
-    await page.getByLabel("Password").fill(TEST_PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
+    await suite.logIn(page, user.username);
     await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
     return { page, user, dialogs };
   }
@@ -53,7 +33,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
 
   it("a reply streams in, survives a reload, and can be stopped", async () => {
     const { page } = await signedInPage("stream");
-    upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
     await send(page, "Tell me a long story");
     await page.waitForURL(/\/c\/[0-9a-z]+$/);
     await page.getByRole("button", { name: "Stop" }).waitFor();
@@ -76,17 +56,17 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
     expect(await assistantText(page)).toContain("Sentence number 39 of a long answer.");
     const [conversationId] = page.url().split("/c/").slice(-1);
-    const stored = await server.services.db.query.messages.findMany({ where: (m, { eq }) => eq(m.conversationId, conversationId!) });
+    const stored = await suite.server.services.db.query.messages.findMany({ where: (m, { eq }) => eq(m.conversationId, conversationId!) });
     expect(stored.find((m) => m.role === "assistant")!.content).toBe(LONG_REPLY);
 
     // Stop: the upstream sees the connection close and the partial text stays.
-    upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 40 });
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 40 });
     await send(page, "Again, please");
     await page.locator("[data-status=streaming]").getByText("Sentence number 2 ").waitFor();
     await page.getByRole("button", { name: "Stop" }).click();
     await page.getByText("Stopped.").waitFor();
-    await eventually(() => upstream.requests.at(-1)!.closedEarly);
-    expect(upstream.requests.at(-1)!.tokensSent).toBeLessThan(tokenize(LONG_REPLY).length);
+    await eventually(() => suite.upstream.requests.at(-1)!.closedEarly);
+    expect(suite.upstream.requests.at(-1)!.tokensSent).toBeLessThan(tokenize(LONG_REPLY).length);
     const partial = await assistantText(page);
     expect(partial).toContain("Sentence number 2");
     expect(partial).not.toContain("Sentence number 39");
@@ -95,7 +75,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
 
   it("conversations can be renamed and deleted from the sidebar", async () => {
     const { page } = await signedInPage("sidebar");
-    upstream.enqueue({ kind: "reply", text: "Short answer." });
+    suite.upstream.enqueue({ kind: "reply", text: "Short answer." });
     await send(page, "First question here");
     await page.getByRole("button", { name: "Regenerate" }).waitFor();
     await page.getByRole("link", { name: "First question here" }).waitFor();
@@ -118,7 +98,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
   it("a stored XSS payload stays inert text, and remote images are not loaded", async () => {
     const { page, dialogs } = await signedInPage("xss");
     const payload = `<img src=x onerror=alert(1)> <script>alert(2)</script>`;
-    upstream.enqueue({
+    suite.upstream.enqueue({
       kind: "reply",
       text: `Here: ${payload}\n\n![tracker](http://127.0.0.1:9/pixel.png)\n\n[a link](https://example.com)`,
     });
@@ -139,7 +119,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
   it("works on a phone: the sidebar is a drawer", async () => {
     const { page } = await signedInPage("phone", { width: 375, height: 740 });
     expect(await page.locator(".sidebar").isVisible()).toBe(false);
-    upstream.enqueue({ kind: "reply", text: "Hello, phone." });
+    suite.upstream.enqueue({ kind: "reply", text: "Hello, phone." });
     await send(page, "Hi from a phone");
     await page.getByRole("button", { name: "Regenerate" }).waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);

@@ -1,45 +1,16 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { createUser, TEST_PASSWORD } from "../helpers/factories";
-import { hasChromium, launchBrowser, screenshot } from "../helpers/browser";
-import { startTestServer, type TestServer } from "../helpers/server";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
-import type { FakeUpstream } from "../../server/llm/fake-upstream";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { hasChromium, screenshot } from "../helpers/browser";
+import { useBrowserSuite } from "../helpers/e2e";
+import { createUser } from "../helpers/factories";
 
 describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a newcomer joins", () => {
-  let upstream: FakeUpstream;
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    ({ upstream } = await startTestUpstream());
-    [server, browser] = await Promise.all([startTestServer(upstreamEnv(upstream)), launchBrowser()]);
-  });
-  // Pages stay open until the end so a failed test can still be photographed.
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await upstream?.close();
-  });
-
-  async function newPage(name: string, viewport = { width: 1280, height: 800 }) {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    onTestFailed(async () => {
-      console.warn(`screenshot of the failed test: ${await screenshot(page, `failed-${name}`)}`);
-    });
-    return page;
-  }
-
-  async function logIn(page: Page, username: string, password = TEST_PASSWORD) {
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Log in" }).click();
-  }
+  const suite = useBrowserSuite();
+  const newPage = (name: string, viewport?: { width: number; height: number }) => suite.newPage(name, viewport);
+  const logIn = (page: Page, username: string, password?: string) => suite.logIn(page, username, password);
 
   it("generate a key, register with it, log out", async () => {
-    const admin = await createUser(server.services, { role: "admin", username: "Admin" });
+    const admin = await createUser(suite.server.services, { role: "admin", username: "Admin" });
     const adminPage = await newPage("admin");
     await logIn(adminPage, admin.username);
     await adminPage.getByRole("link", { name: "Registration keys" }).click();
@@ -64,7 +35,7 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     await screenshot(adminPage, "admin-keys");
 
     const page = await newPage("newcomer");
-    await page.goto(`${server.url}/`);
+    await page.goto(`${suite.server.url}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
     await page.getByRole("link", { name: "Register with a key" }).click();
     await page.getByRole("heading", { name: "Create your account" }).waitFor();
@@ -84,27 +55,27 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
     await page.getByText("ada", { exact: true }).waitFor();
 
-    upstream.enqueue({ kind: "reply", text: "Welcome to the team, Ada." });
+    suite.upstream.enqueue({ kind: "reply", text: "Welcome to the team, Ada." });
     await page.getByLabel("Message").fill("Hello, who am I talking to?");
     await page.getByRole("button", { name: "Send" }).click();
     await page.getByText("Welcome to the team, Ada.").waitFor();
     await page.getByRole("link", { name: "Hello, who am I talking to?" }).waitFor();
 
-    await page.goto(`${server.url}/admin/keys`);
+    await page.goto(`${suite.server.url}/admin/keys`);
     await page.getByRole("heading", { name: "You can't open this page" }).waitFor();
 
-    await adminPage.goto(`${server.url}/admin/keys?status=used`);
+    await adminPage.goto(`${suite.server.url}/admin/keys?status=used`);
     await expect.poll(() => adminPage.getByRole("row", { name: new RegExp(`${key}.*used.*ada`) }).count()).toBe(1);
 
-    await page.goto(`${server.url}/`);
+    await page.goto(`${suite.server.url}/`);
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("heading", { name: "Log in" }).waitFor();
-    await page.goto(`${server.url}/`);
+    await page.goto(`${suite.server.url}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
   });
 
   it("the login page works on a phone", async () => {
-    const user = await createUser(server.services);
+    const user = await createUser(suite.server.services);
     const page = await newPage("phone-login", { width: 375, height: 740 });
     await logIn(page, user.username, "wrong password");
     await page.getByText("Wrong username or password.").waitFor();

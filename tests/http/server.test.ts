@@ -169,7 +169,7 @@ describe("pages without JavaScript", () => {
     expect(home.status).toBe(200);
     const html = await pageText(home);
     expect(html).toContain("What can I help with?");
-    expect(html).toContain(`<span class="username">${user.username}`);
+    expect(html).toContain(`title="Signed in as">${user.username}<`);
 
     const loginAgain = await fetch(`${server.url}/login`, { headers: { cookie: jar.header() }, redirect: "manual" });
     expect(loginAgain.headers.get("location")).toBe("/");
@@ -215,7 +215,7 @@ describe("pages without JavaScript", () => {
     const jar = new CookieJar();
     jar.store(good);
     expect(await pageText(await fetch(`${server.url}/`, { headers: { cookie: jar.header() } }))).toContain(
-      '<span class="username">newcomer',
+      'title="Signed in as">newcomer<',
     );
 
     const reused = await postForm("/register", {
