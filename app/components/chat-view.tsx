@@ -120,7 +120,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     [conversation.id, handleEvent, setLive],
   );
 
-  useEffect(scroller.follow, [messages.length, scroller.follow]);
+  useEffect(scroller.follow, [messages, scroller.follow]);
 
   // On open: send what the new-chat page handed over, or pick up a reply still being written.
   useEffect(() => {

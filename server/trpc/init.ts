@@ -25,15 +25,34 @@ const t = initTRPC.context<Context>().create({
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Services throw ServiceError; the wire wants the matching tRPC code. */
-const serviceErrors = t.middleware(async ({ next }) => {
+/**
+ * Services throw ServiceError; the wire wants the matching tRPC code. A subscription's
+ * errors happen later, while its events are read, so its stream is wrapped too.
+ */
+const serviceErrors = t.middleware(async ({ next, type }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof ServiceError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  if (!result.ok && result.error.cause instanceof ServiceError) throw toTRPCError(result.error.cause);
+  if (result.ok && type === "subscription" && isAsyncIterable(result.data)) {
+    return { ...result, data: rethrowServiceErrors(result.data) };
   }
   return result;
 });
+
+function toTRPCError(error: ServiceError): TRPCError {
+  return new TRPCError({ code: error.code, message: error.message, cause: error });
+}
+
+async function* rethrowServiceErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (error) {
+    throw error instanceof ServiceError ? toTRPCError(error) : error;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
 
 /** Cookie-authenticated state changes must come from our own pages; bearer calls are exempt. */
 const sameOriginForStateChanges = t.middleware(({ ctx, type, next }) => {

@@ -116,6 +116,47 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(dialogs).toEqual([]);
   });
 
+  it("follows the stream at the bottom, and offers a way back after scrolling up", async () => {
+    const { page } = await signedInPage("scroll", { width: 800, height: 500 });
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 15 });
+    await send(page, "A long one, please");
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.locator("[data-status=streaming]").getByText("Sentence number 25 ").waitFor();
+    const messages = page.locator(".messages");
+    const distanceFromBottom = () => messages.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+    expect(await messages.evaluate((element) => element.scrollHeight > element.clientHeight * 1.5)).toBe(true);
+    expect(await distanceFromBottom()).toBeLessThan(80);
+
+    await messages.evaluate((element) => element.scrollTo({ top: 0 }));
+    await page.getByRole("button", { name: "↓ Jump to latest" }).click();
+    expect(await distanceFromBottom()).toBeLessThan(80);
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    expect(await distanceFromBottom()).toBeLessThan(80);
+  });
+
+  it("keeps the draft when sending fails", async () => {
+    const { page } = await signedInPage("draft");
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
+    await send(page, "First");
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    // Another tab of the same person sends into the conversation meanwhile: this one's send is refused.
+    const conversationId = page.url().split("/c/")[1]!;
+    const other = await page.context().newPage();
+    await other.goto(page.url());
+    await other.getByRole("button", { name: "Stop" }).click();
+    await page.getByText("Stopped.").waitFor();
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
+    await other.getByLabel("Message").fill("From the other tab");
+    await other.getByLabel("Message").press("Enter");
+    await other.getByRole("button", { name: "Stop" }).waitFor();
+    await page.getByLabel("Message").fill("My carefully written draft");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.getByRole("alert").getByText("A reply is still being written in this conversation").waitFor();
+    expect(await page.getByLabel("Message").inputValue()).toBe("My carefully written draft");
+    await other.getByRole("button", { name: "Stop" }).click();
+    expect(conversationId).toMatch(/^[0-9a-z]+$/);
+  });
+
   it("works on a phone: the sidebar is a drawer", async () => {
     const { page } = await signedInPage("phone", { width: 375, height: 740 });
     expect(await page.locator(".sidebar").isVisible()).toBe(false);

@@ -154,6 +154,18 @@ describe("replies stream to clients over SSE through the real server", () => {
     controller.abort();
   });
 
+  it("a stream that cannot start says why, with the right code, and logs nothing", async () => {
+    const owner = await signedInClient();
+    const intruder = await signedInClient();
+    const response = await fetch(streamUrl({ conversationId: owner.conversationId, content: "let me in" }), {
+      headers: { authorization: `Bearer ${intruder.token}` },
+    });
+    const body = await response.text();
+    expect(body).toContain("event: serialized-error");
+    expect(body).toContain('"code":"NOT_FOUND"');
+    expect(body).toContain("That conversation does not exist, or it is not yours.");
+  });
+
   it("a cross-site page cannot start a reply with the visitor's cookie", async () => {
     const user = await createUser(server.services);
     const login = await fetch(`${server.url}/api/trpc/auth.login`, {

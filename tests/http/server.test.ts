@@ -240,6 +240,30 @@ describe("pages without JavaScript", () => {
   });
 });
 
+describe("the account page", () => {
+  it("changes the password with the current one, and logs out the other sessions", async () => {
+    const user = await createUser(server.services);
+    const here = await loginOverHttp(user.username);
+    const elsewhere = await loginOverHttp(user.username);
+    const change = (currentPassword: string) =>
+      postForm(
+        "/account",
+        { currentPassword, newPassword: "brand new secret", confirmPassword: "brand new secret" },
+        { cookie: here.jar.header() },
+      );
+
+    const wrong = await change("not it at all");
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain("That is not your current password.");
+    const right = await change(TEST_PASSWORD);
+    expect(right.status).toBe(200);
+    expect(await right.text()).toContain("Password changed.");
+
+    expect((await trpc("auth.me", { method: "GET", headers: { cookie: here.jar.header() } })).status).toBe(200);
+    expect((await trpc("auth.me", { method: "GET", headers: { authorization: `Bearer ${elsewhere.token}` } })).status).toBe(401);
+  });
+});
+
 describe("the admin keys page", () => {
   it("is a 403 page for people who are not admins", async () => {
     const user = await createUser(server.services);
