@@ -5,6 +5,7 @@ import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation";
+import { RateLimits } from "./services/rate-limits";
 
 /** A human reading pace for the offline demo model. */
 const DEMO_TOKEN_DELAY_MS = 35;
@@ -16,6 +17,7 @@ export interface AppServices {
   env: Env;
   models: ModelCatalog;
   generations: GenerationRegistry;
+  limits: RateLimits;
 }
 
 export interface ServicesHandle {
@@ -34,7 +36,7 @@ export async function createAppServices(db: Db, env: Env): Promise<ServicesHandl
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
   const generations = new GenerationRegistry(db, provider, env);
   return {
-    services: { db, auth: createAuth(db, env), env, models: modelCatalog(env), generations },
+    services: { db, auth: createAuth(db, env), env, models: modelCatalog(env), generations, limits: new RateLimits(env.RATE_LIMITS) },
     async close() {
       await generations.interruptAll();
       await demo?.close();

@@ -3,10 +3,15 @@ import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { ServiceError } from "../services/errors";
 import { createContextInner, type AppServices } from "../trpc/context";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { createRemixContext } from "./remix-context";
+
+/** Large enough for a 2 MB keys file as JSON; a 10 MB body is refused with 413. */
+const MAX_API_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_FORM_BODY_BYTES = 4 * 1024 * 1024;
 
 const PUBLIC_DIR = resolve(import.meta.dirname, "../../public");
 
@@ -14,6 +19,8 @@ const PUBLIC_DIR = resolve(import.meta.dirname, "../../public");
 export function createHttpApp(services: AppServices, build: ServerBuild) {
   const app = express();
   app.disable("x-powered-by");
+  // A reverse proxy on the same machine may tell us the client's address; nobody else may.
+  app.set("trust proxy", "loopback");
   app.use("/build", express.static(resolve(PUBLIC_DIR, "build"), { immutable: true, maxAge: "1y" }));
   app.use(express.static(PUBLIC_DIR, { maxAge: "1h", index: false }));
   app.use(authMiddleware(services));
@@ -22,9 +29,21 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     "/api/trpc",
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ res }) => {
+      createContext: ({ req, res }) => {
         const { auth, crossSite } = requestLocals(res);
-        return createContextInner(services, { auth, crossSite, setCookie: (cookie) => res.append("Set-Cookie", cookie) });
+        return createContextInner(services, {
+          auth,
+          crossSite,
+          setCookie: (cookie) => res.append("Set-Cookie", cookie),
+          ip: clientIp(req),
+        });
+      },
+      maxBodySize: MAX_API_BODY_BYTES,
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors
+          .map((error) => (error.cause instanceof ServiceError ? error.cause.retryAfterSeconds : undefined))
+          .find(Boolean);
+        return retryAfter ? { headers: new Headers({ "Retry-After": String(retryAfter) }) } : {};
       },
       onError: ({ error, path }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
@@ -33,16 +52,36 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   );
 
   app.use(refuseCrossSiteFormPosts);
+  app.use(limitFormBodies);
   app.all(
     "*",
     createRequestHandler({
       build,
       mode: services.env.NODE_ENV,
-      getLoadContext: (_req, res) => createRemixContext(services, res),
+      getLoadContext: (req, res) => createRemixContext(services, res, clientIp(req)),
     }),
   );
   app.use(handleUnexpectedError);
   return app;
+}
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? "unknown";
+}
+
+/** Remix reads form bodies itself, unbounded: refuse large ones before it starts. */
+function limitFormBodies(req: Request, res: Response, next: NextFunction) {
+  if (req.method === "GET" || req.method === "HEAD") return next();
+  const length = Number(req.headers["content-length"] ?? NaN);
+  if (Number.isNaN(length) && req.headers["transfer-encoding"]) {
+    res.status(411).type("text/plain").send("Send the form with a Content-Length.");
+    return;
+  }
+  if (length > MAX_FORM_BODY_BYTES) {
+    res.status(413).type("text/plain").send("That upload is too large (at most 4 MB).");
+    return;
+  }
+  next();
 }
 
 function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunction) {

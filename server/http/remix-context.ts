@@ -26,10 +26,10 @@ export interface HealthReport {
   database: "ok" | "unreachable";
 }
 
-export function createRemixContext(services: AppServices, res: Response): RemixContext {
+export function createRemixContext(services: AppServices, res: Response, ip: string): RemixContext {
   const { auth, crossSite } = requestLocals(res);
   const responseCookies: string[] = [];
-  const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie) });
+  const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie), ip });
   return {
     api: createCaller(ctx),
     user: auth.user ? toPublicUser(auth.user) : null,

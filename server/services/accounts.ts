@@ -8,12 +8,14 @@ import type { Env } from "../env";
 import { newId, randomBase32 } from "../db/ids";
 import { sessions, users, type UserRole, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
+import type { RateLimits } from "./rate-limits";
 import { consumeRegistrationKey, registrationKeyInput, requireUsableKey } from "./registration-keys";
 
 export interface AccountDeps {
   db: Db;
   auth: Auth;
   env: Pick<Env, "SESSION_DAYS">;
+  limits: RateLimits;
 }
 
 export const usernameSchema = z
@@ -94,7 +96,8 @@ function usernameTaken(): ServiceError {
  * transaction that inserts the user, so one key makes exactly one account however many
  * requests race for it, and a registration that fails leaves the key unused.
  */
-export async function register({ db, auth }: AccountDeps, input: RegisterInput): Promise<SignedIn> {
+export async function register({ db, auth, limits }: AccountDeps, input: RegisterInput, client: { ip: string }): Promise<SignedIn> {
+  await limits.consume("registerPerIp", client.ip);
   // Fail fast, before the deliberately slow hash, with the reason a person can act on.
   requireUsableKey(db, input.registrationKey);
   if (findUserByUsername(db, input.username)) throw usernameTaken();
@@ -115,10 +118,17 @@ export async function register({ db, auth }: AccountDeps, input: RegisterInput):
 }
 
 /** Same answer, and about the same time, for an unknown username and a wrong password. */
-export async function login({ db, auth }: AccountDeps, input: LoginInput): Promise<SignedIn> {
+export async function login({ db, auth, limits }: AccountDeps, input: LoginInput, client: { ip: string }): Promise<SignedIn> {
+  const accountKey = usernameKey(input.username);
+  await limits.consume("loginPerIp", client.ip);
+  await limits.check("loginFailuresPerUsername", accountKey);
   const user = findUserByUsername(db, input.username);
   const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
-  if (!user || !valid) throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
+  if (!user || !valid) {
+    await limits.penalize("loginFailuresPerUsername", accountKey);
+    throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
+  }
+  await limits.reset("loginFailuresPerUsername", accountKey);
   if (user.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled. Ask an admin to enable it.");
   return startSession(auth, user.id);
 }

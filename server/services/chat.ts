@@ -9,6 +9,7 @@ import type { ChatTurn } from "../llm/provider";
 import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
+import { MAX_RUNNING_REPLIES_PER_USER, type RateLimits } from "./rate-limits";
 
 export const MAX_MESSAGE_CHARS = 100_000;
 
@@ -17,6 +18,7 @@ export interface ChatDeps {
   env: Pick<Env, "CHAT_HISTORY_CHARS">;
   generations: GenerationRegistry;
   models: ModelCatalog;
+  limits: RateLimits;
 }
 
 const idText = z.string().min(1).max(64);
@@ -59,13 +61,20 @@ export function requireModel(models: ModelCatalog, model: string): string {
  * Saves the user's message and an empty assistant reply, and starts generating it on the
  * server. The same `clientMessageId` twice answers the first pair and starts nothing.
  */
-export function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>): ReplyPair {
+export async function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>): Promise<ReplyPair> {
   const { db } = deps;
+  requireConversation(db, userId, input.conversationId);
+  const resent = () => (input.clientMessageId ? findByClientMessageId(db, input.conversationId, input.clientMessageId) : null);
+  // A resend costs nothing: it starts nothing.
+  const earlier = resent();
+  if (earlier) return earlier;
+  await deps.limits.consume("messagesPerUser", userId);
+
+  // From here on no await: the checks and the insert happen as one step.
   const conversation = requireConversation(db, userId, input.conversationId);
-  if (input.clientMessageId) {
-    const existing = findByClientMessageId(db, conversation.id, input.clientMessageId);
-    if (existing) return existing;
-  }
+  const raced = resent();
+  if (raced) return raced;
+  requireCapacity(deps, userId);
   const model = requireModel(deps.models, input.model ?? conversation.model);
   if (hasRunningReply(db, deps.generations, conversation.id)) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
@@ -73,6 +82,7 @@ export function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof
 
   const pair = db.transaction((tx) => insertPair(tx, conversation, { ...input, model }));
   deps.generations.start({
+    userId,
     message: pair.assistantMessage,
     model,
     messages: promptFor(db, conversation, pair.userMessage.id, deps.env.CHAT_HISTORY_CHARS),
@@ -140,6 +150,17 @@ function findByClientMessageId(db: Db, conversationId: string, clientMessageId: 
   if (!userMessage) return null;
   const assistantMessage = db.select().from(messages).where(eq(messages.parentId, userMessage.id)).get();
   return assistantMessage ? { userMessage, assistantMessage } : null;
+}
+
+/** A few replies at once per person: each holds an upstream connection and server memory. */
+function requireCapacity(deps: ChatDeps, userId: string): void {
+  if (!deps.limits.enabled || deps.generations.runningFor(userId) < MAX_RUNNING_REPLIES_PER_USER) return;
+  throw new ServiceError(
+    "TOO_MANY_REQUESTS",
+    `You already have ${MAX_RUNNING_REPLIES_PER_USER} replies being written. Wait for one to finish, or stop one.`,
+    undefined,
+    5,
+  );
 }
 
 function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId: string): boolean {
@@ -270,8 +291,11 @@ export async function stopReply(deps: ChatDeps, userId: string, messageId: strin
  * A new reply to the last question, replacing the last reply (Regenerate, or Retry after an
  * error). Only the conversation's latest reply can be replaced, and not while it is running.
  */
-export function regenerateReply(deps: ChatDeps, userId: string, messageId: string, model?: string): Message {
+export async function regenerateReply(deps: ChatDeps, userId: string, messageId: string, model?: string): Promise<Message> {
+  requireReply(deps.db, userId, messageId);
+  await deps.limits.consume("messagesPerUser", userId);
   const { reply, question } = requireReply(deps.db, userId, messageId);
+  requireCapacity(deps, userId);
   const conversation = requireConversation(deps.db, userId, reply.conversationId);
   const latest = deps.db
     .select({ id: messages.id })
@@ -292,6 +316,7 @@ export function regenerateReply(deps: ChatDeps, userId: string, messageId: strin
     return row;
   });
   deps.generations.start({
+    userId,
     message: fresh,
     model: chosen,
     messages: promptFor(deps.db, conversation, question.id, deps.env.CHAT_HISTORY_CHARS),
@@ -301,7 +326,7 @@ export function regenerateReply(deps: ChatDeps, userId: string, messageId: strin
 
 /** The whole exchange at once, for clients that do not stream (`chat.send`). */
 export async function sendAndWait(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>) {
-  const pair = startReply(deps, userId, input);
+  const pair = await startReply(deps, userId, input);
   const generation = deps.generations.get(pair.assistantMessage.id);
   const assistantMessage = generation ? await generation.done : pair.assistantMessage;
   return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(assistantMessage) };

@@ -11,6 +11,8 @@ export class ServiceError extends Error {
     message: string,
     /** The input field the message is about, so forms can show it beside that field. */
     readonly field?: string,
+    /** For TOO_MANY_REQUESTS: when trying again can succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

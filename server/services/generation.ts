@@ -220,6 +220,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 export interface StartGeneration {
+  /** Whose reply it is, for the per-person limit on replies running at once. */
+  userId: string;
   message: MessageRow;
   model: string;
   messages: ChatTurn[];
@@ -228,6 +230,7 @@ export interface StartGeneration {
 /** The one registry of running generations in this process. */
 export class GenerationRegistry {
   private readonly running = new Map<string, Generation>();
+  private readonly perUser = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -235,18 +238,28 @@ export class GenerationRegistry {
     private readonly env: GenerationEnv,
   ) {}
 
-  start({ message, model, messages: turns }: StartGeneration): Generation {
+  start({ userId, message, model, messages: turns }: StartGeneration): Generation {
     const generation = new Generation(this.db, this.provider, this.env, message, { model, messages: turns });
     this.running.set(message.id, generation);
+    this.perUser.set(userId, this.runningFor(userId) + 1);
     // Forgotten only once saved: from then on the database answers for it.
     generation.done
       .catch((error: unknown) => console.error(`Could not save reply ${message.id}:`, error))
-      .finally(() => this.running.delete(message.id));
+      .finally(() => {
+        this.running.delete(message.id);
+        const left = this.runningFor(userId) - 1;
+        if (left > 0) this.perUser.set(userId, left);
+        else this.perUser.delete(userId);
+      });
     return generation;
   }
 
   get(messageId: string): Generation | undefined {
     return this.running.get(messageId);
+  }
+
+  runningFor(userId: string): number {
+    return this.perUser.get(userId) ?? 0;
   }
 
   get size(): number {

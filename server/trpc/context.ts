@@ -9,6 +9,8 @@ export interface RequestFacts {
   crossSite: boolean;
   /** Adds a Set-Cookie header to the response. */
   setCookie: (cookie: string) => void;
+  /** The client's address, for per-IP limits (the proxy's X-Forwarded-For when it is on loopback). */
+  ip: string;
 }
 
 /** The context without HTTP, so tests and pages build it directly (tRPC's createContextInner). */
@@ -20,6 +22,7 @@ export function createContextInner(services: AppServices, facts: RequestFacts) {
     credential: facts.auth.credential,
     crossSite: facts.crossSite,
     setCookie: facts.setCookie,
+    ip: facts.ip,
   };
 }
 

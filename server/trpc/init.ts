@@ -17,6 +17,7 @@ const t = initTRPC.context<Context>().create({
         ...shape.data,
         zodError: flattenZodError(error.cause),
         fieldErrors: described.fieldErrors,
+        retryAfterSeconds: error.cause instanceof ServiceError ? (error.cause.retryAfterSeconds ?? null) : null,
       },
     };
   },

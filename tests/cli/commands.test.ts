@@ -7,6 +7,7 @@ import { createAuth } from "../../server/auth/lucia";
 import { openDatabase } from "../../server/db/client";
 import { registrationKeys, users } from "../../server/db/schema";
 import { login } from "../../server/services/accounts";
+import { NO_LIMITS } from "../../server/services/rate-limits";
 import { loadEnv } from "../../server/env";
 import { freshDatabaseFile, removeDatabaseFile } from "../helpers/db";
 import { ARTIFACTS_DIR, ROOT } from "../helpers/paths";
@@ -66,7 +67,8 @@ describe("npm run setup", () => {
     const database = openDatabase(file);
     cleanups.push(() => database.close());
     const env = loadEnv({ DATABASE_URL: file });
-    const signedIn = await login({ db: database.db, auth: createAuth(database.db, env), env }, { username: "admin", password });
+    const deps = { db: database.db, auth: createAuth(database.db, env), env, limits: NO_LIMITS };
+    const signedIn = await login(deps, { username: "admin", password }, { ip: "127.0.0.1" });
     expect(signedIn.user.role).toBe("admin");
   });
 

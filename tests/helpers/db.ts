@@ -18,8 +18,9 @@ export function removeDatabaseFile(file: string) {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
 }
 
+/** Limits are off unless a test is about them: most tests log in far more often than a person. */
 export function testEnv(overrides: Record<string, string> = {}): Env {
-  return loadEnv({ NODE_ENV: "test", DATABASE_URL: freshDatabaseFile(), HOST: "127.0.0.1", PORT: "0", ...overrides });
+  return loadEnv({ NODE_ENV: "test", DATABASE_URL: freshDatabaseFile(), HOST: "127.0.0.1", PORT: "0", RATE_LIMITS: "off", ...overrides });
 }
 
 export interface TestServices extends AppServices {

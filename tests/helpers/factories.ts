@@ -43,7 +43,7 @@ export interface TestCaller {
 /** A caller as a browser or script would be: anonymous, or signed in with a real session. */
 export async function callerFor(
   services: AppServices,
-  options: { userId?: string; credential?: "cookie" | "bearer"; crossSite?: boolean } = {},
+  options: { userId?: string; credential?: "cookie" | "bearer"; crossSite?: boolean; ip?: string } = {},
 ): Promise<TestCaller> {
   let auth: RequestAuth = ANONYMOUS;
   if (options.userId) {
@@ -52,6 +52,11 @@ export async function callerFor(
     auth = { user, session, credential: options.credential ?? "bearer", cookies: [] };
   }
   const cookies: string[] = [];
-  const ctx = createContextInner(services, { auth, crossSite: options.crossSite ?? false, setCookie: (c) => cookies.push(c) });
+  const ctx = createContextInner(services, {
+    auth,
+    crossSite: options.crossSite ?? false,
+    setCookie: (c) => cookies.push(c),
+    ip: options.ip ?? "127.0.0.1",
+  });
   return { api: createCaller(ctx), cookies };
 }

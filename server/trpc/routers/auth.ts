@@ -13,13 +13,13 @@ import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
 
 export const authRouter = createTRPCRouter({
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token, expiresAt } = await register(ctx, input);
+    const { user, session, token, expiresAt } = await register(ctx, input, ctx);
     ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
     return { user, token, expiresAt };
   }),
 
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token, expiresAt } = await login(ctx, input);
+    const { user, session, token, expiresAt } = await login(ctx, input, ctx);
     ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
     return { user, token, expiresAt };
   }),

@@ -22,7 +22,7 @@ export const chatRouter = createTRPCRouter({
    * same reply from where it left off instead of sending the message again.
    */
   stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-    const messageId = messageIdOfEventId(input.lastEventId) ?? startReply(ctx, ctx.user.id, input).assistantMessage.id;
+    const messageId = messageIdOfEventId(input.lastEventId) ?? (await startReply(ctx, ctx.user.id, input)).assistantMessage.id;
     const events = replyEvents(ctx, ctx.user.id, { messageId, lastEventId: input.lastEventId }, signal ?? new AbortController().signal);
     for await (const event of events) yield tracked(event.id, event.data);
   }),
@@ -35,7 +35,7 @@ export const chatRouter = createTRPCRouter({
   /** Replaces the latest reply with a new one; follow it with `chat.resume`. */
   regenerate: protectedProcedure
     .input(regenerateInput)
-    .mutation(({ ctx, input }) => ({ assistantMessage: regenerateReply(ctx, ctx.user.id, input.messageId, input.model) })),
+    .mutation(async ({ ctx, input }) => ({ assistantMessage: await regenerateReply(ctx, ctx.user.id, input.messageId, input.model) })),
 
   stop: protectedProcedure.input(messageIdInput).mutation(({ ctx, input }) => stopReply(ctx, ctx.user.id, input.messageId)),
 });

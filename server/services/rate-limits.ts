@@ -1,0 +1,73 @@
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { ServiceError } from "./errors";
+
+/**
+ * Abuse limits, in memory (one process). Budgets are per key (an IP, a username, a user id);
+ * running out answers TOO_MANY_REQUESTS with when to try again. RATE_LIMITS=off disables them.
+ */
+const POLICIES = {
+  /** Every login attempt from one address: slows password spraying. */
+  loginPerIp: { points: 30, duration: 5 * 60 },
+  /** Failed logins for one username, from anywhere: slows guessing one account's password. */
+  loginFailuresPerUsername: { points: 10, duration: 15 * 60 },
+  /** Registrations tried from one address: slows registration-key guessing. */
+  registerPerIp: { points: 10, duration: 60 * 60 },
+  /** Messages one user sends. */
+  messagesPerUser: { points: 30, duration: 60 },
+} as const;
+
+export type LimitName = keyof typeof POLICIES;
+export const MAX_RUNNING_REPLIES_PER_USER = 3;
+
+const MESSAGES: Record<LimitName, (seconds: number) => string> = {
+  loginPerIp: (s) => `Too many login attempts from your network. Try again in ${s} s.`,
+  loginFailuresPerUsername: (s) => `Too many failed logins for this account. Try again in ${s} s.`,
+  registerPerIp: (s) => `Too many registration attempts from your network. Try again in ${s} s.`,
+  messagesPerUser: (s) => `You are sending messages too fast. Try again in ${s} s.`,
+};
+
+export class RateLimits {
+  private readonly limiters = new Map<LimitName, RateLimiterMemory>();
+
+  constructor(readonly enabled: boolean) {
+    for (const [name, policy] of Object.entries(POLICIES)) this.limiters.set(name as LimitName, new RateLimiterMemory(policy));
+  }
+
+  /** Spends one point; throws when the budget is used up. */
+  async consume(name: LimitName, key: string): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      await this.limiter(name).consume(key);
+    } catch (rejection) {
+      throw this.tooMany(name, rejection);
+    }
+  }
+
+  /** Throws if the budget is used up, without spending anything. */
+  async check(name: LimitName, key: string): Promise<void> {
+    if (!this.enabled) return;
+    const state = await this.limiter(name).get(key);
+    if (state && state.remainingPoints <= 0) throw this.tooMany(name, state);
+  }
+
+  /** Spends one point without failing (a failed login counts even when it is the last one). */
+  async penalize(name: LimitName, key: string): Promise<void> {
+    if (this.enabled) await this.limiter(name).penalty(key);
+  }
+
+  async reset(name: LimitName, key: string): Promise<void> {
+    if (this.enabled) await this.limiter(name).delete(key);
+  }
+
+  private limiter(name: LimitName): RateLimiterMemory {
+    return this.limiters.get(name)!;
+  }
+
+  private tooMany(name: LimitName, rejection: unknown): ServiceError {
+    if (!(rejection instanceof RateLimiterRes)) return rejection as ServiceError;
+    const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    return new ServiceError("TOO_MANY_REQUESTS", MESSAGES[name](seconds), undefined, seconds);
+  }
+}
+
+export const NO_LIMITS = new RateLimits(false);

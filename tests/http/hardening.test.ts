@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createUser, TEST_PASSWORD } from "../helpers/factories";
+import { startTestServer, type TestServer } from "../helpers/server";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ RATE_LIMITS: "on" });
+});
+afterAll(() => server.stop());
+
+const healthy = async () => (await fetch(`${server.url}/healthz`)).status === 200;
+
+describe("bad input never crashes the server", () => {
+  it("a 10 MB body is refused with 413, on the API and on the pages", async () => {
+    const huge = "x".repeat(10 * 1024 * 1024);
+    const api = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: huge, password: huge }),
+    });
+    expect(api.status).toBe(413);
+    const page = await fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+      body: `username=${huge}`,
+    });
+    expect(page.status).toBe(413);
+    expect(await healthy()).toBe(true);
+  });
+
+  it("malformed, mistyped, missing and unknown requests answer 4xx with a readable message", async () => {
+    const user = await createUser(server.services);
+    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+    });
+    const token = ((await login.json()) as { result: { data: { token: string } } }).result.data.token;
+    const bearer = { authorization: `Bearer ${token}` };
+    const cases: [string, RequestInit][] = [
+      ["/api/trpc/auth.login", { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" }],
+      ["/api/trpc/auth.login", { method: "POST", headers: { "content-type": "application/json" }, body: "[1,2,3]" }],
+      ["/api/trpc/auth.login", { method: "POST" }],
+      [
+        "/api/trpc/conversations.create",
+        { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: '{"title":42}' },
+      ],
+      ["/api/trpc/conversations.get?input=%7Bbroken", { headers: bearer }],
+      ["/api/trpc/conversations.get", { headers: bearer }],
+      ["/api/trpc/conversations.list?input=" + encodeURIComponent('{"limit":"many"}'), { headers: bearer }],
+      ["/api/trpc/no.such.procedure", { method: "POST", headers: bearer }],
+      ["/api/trpc/chat.stream?input=" + encodeURIComponent('{"conversationId":5}'), { headers: bearer }],
+      ["/api/trpc/chat.resume?input=not-json", { headers: bearer }],
+      ["/api/trpc/chat.stop", { method: "GET", headers: bearer }],
+    ];
+    for (const [path, init] of cases) {
+      const response = await fetch(`${server.url}${path}`, init);
+      const text = await response.text();
+      const refusedInStream = response.status === 200 && text.includes("event: serialized-error");
+      expect(
+        refusedInStream || (response.status >= 400 && response.status < 500),
+        `${path} answered ${response.status}: ${text.slice(0, 200)}`,
+      ).toBe(true);
+      expect(text).toMatch(/"message":"[^"]+"/);
+    }
+    expect(await healthy()).toBe(true);
+  });
+});
+
+describe("abuse limits over HTTP", () => {
+  it("answer 429 with Retry-After", async () => {
+    let response: Response | undefined;
+    for (let i = 0; i < 31; i++) {
+      response = await fetch(`${server.url}/api/trpc/auth.login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: `nobody${i}`, password: "whatever1" }),
+      });
+    }
+    expect(response!.status).toBe(429);
+    expect(Number(response!.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = (await response!.json()) as { error: { message: string; data: { retryAfterSeconds: number } } };
+    expect(body.error.message).toMatch(/Too many login attempts from your network\. Try again in \d+ s\./);
+    expect(body.error.data.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,106 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { FakeUpstream } from "../../server/llm/fake-upstream";
+import { createTestServices, type TestServices } from "../helpers/db";
+import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
+import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+
+let upstream: FakeUpstream;
+let services: TestServices;
+beforeAll(async () => {
+  ({ upstream } = await startTestUpstream());
+});
+afterAll(() => upstream.close());
+beforeEach(async () => {
+  services = await createTestServices(upstreamEnv(upstream, { RATE_LIMITS: "on" }));
+});
+afterEach(() => services.close());
+
+const anonymous = (ip = "203.0.113.7") => callerFor(services, { ip }).then((caller) => caller.api);
+
+describe("abuse limits", () => {
+  it("ten failed logins lock the username for a while, from any address, with when to retry", async () => {
+    const user = await createUser(services);
+    for (let i = 0; i < 10; i++) {
+      const api = await anonymous(`198.51.100.${i}`);
+      await expect(api.auth.login({ username: user.username, password: "guess " + i })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    }
+    const api = await anonymous("198.51.100.200");
+    const locked = api.auth.login({ username: user.username, password: TEST_PASSWORD });
+    await expect(locked).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: expect.stringMatching(/^Too many failed logins for this account\. Try again in \d+ s\.$/),
+    });
+    const error = (await locked.catch((e: unknown) => e)) as { cause: { retryAfterSeconds: number } };
+    expect(error.cause.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it("a successful login clears the failures", async () => {
+    const user = await createUser(services);
+    const api = await anonymous();
+    for (let i = 0; i < 9; i++) await expect(api.auth.login({ username: user.username, password: "nope " + i })).rejects.toBeTruthy();
+    await api.auth.login({ username: user.username, password: TEST_PASSWORD });
+    for (let i = 0; i < 9; i++)
+      await expect(api.auth.login({ username: user.username, password: "nope " + i })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("one address may try only so many logins and registrations", async () => {
+    const api = await anonymous("192.0.2.1");
+    for (let i = 0; i < 30; i++)
+      await expect(api.auth.login({ username: `nobody${i}`, password: "whatever1" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(api.auth.login({ username: "nobody", password: "whatever1" })).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+
+    const key = createKey(services);
+    const register = (registrationKey: string) =>
+      api.auth.register({ username: uniqueUsername(), password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey });
+    for (let i = 0; i < 10; i++) await expect(register(`tgk_guess${i}xxxxxxxxxxxxxxxxxxx`)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(register(key)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    const elsewhere = await anonymous("192.0.2.99");
+    await expect(
+      elsewhere.auth.register({
+        username: uniqueUsername(),
+        password: TEST_PASSWORD,
+        confirmPassword: TEST_PASSWORD,
+        registrationKey: key,
+      }),
+    ).resolves.toBeTruthy();
+  });
+
+  it("a person may have only three replies running at once", async () => {
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const running = [];
+    for (let i = 0; i < 3; i++) {
+      const conversation = await api.conversations.create({});
+      upstream.enqueue({ kind: "reply", text: "slow reply ".repeat(20), tokenDelayMs: 50 });
+      const stream = await api.chat.stream({ conversationId: conversation.id, content: `chat ${i}` });
+      const iterator = stream[Symbol.asyncIterator]();
+      const [, start] = (await iterator.next()).value as unknown as [string, { assistantMessage: { id: string } }];
+      running.push({ iterator, id: start.assistantMessage.id });
+    }
+    const fourth = await api.conversations.create({});
+    await expect(api.chat.send({ conversationId: fourth.id, content: "one more" })).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: "You already have 3 replies being written. Wait for one to finish, or stop one.",
+    });
+    await api.chat.stop({ messageId: running[0]!.id });
+    upstream.enqueue({ kind: "reply", text: "ok" });
+    await expect(api.chat.send({ conversationId: fourth.id, content: "one more" })).resolves.toMatchObject({
+      assistantMessage: { status: "complete" },
+    });
+    for (const { id, iterator } of running) {
+      await api.chat.stop({ messageId: id });
+      await iterator.return?.();
+    }
+  });
+
+  it("a person may send only so many messages a minute", async () => {
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const conversation = await api.conversations.create({});
+    for (let i = 0; i < 30; i++) await api.chat.send({ conversationId: conversation.id, content: `m${i}` });
+    await expect(api.chat.send({ conversationId: conversation.id, content: "too many" })).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: expect.stringMatching(/^You are sending messages too fast\. Try again in \d+ s\.$/),
+    });
+  });
+});
