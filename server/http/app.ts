@@ -7,6 +7,7 @@ import { ServiceError } from "../services/errors";
 import { createContextInner, type AppServices } from "../trpc/context";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
+import { securityHeaders } from "./security-headers";
 import { createRemixContext } from "./remix-context";
 
 /** Large enough for a 2 MB keys file as JSON; a 10 MB body is refused with 413. */
@@ -21,6 +22,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.disable("x-powered-by");
   // A reverse proxy on the same machine may tell us the client's address; nobody else may.
   app.set("trust proxy", "loopback");
+  app.use(securityHeaders(services.env));
   app.use("/build", express.static(resolve(PUBLIC_DIR, "build"), { immutable: true, maxAge: "1y" }));
   app.use(express.static(PUBLIC_DIR, { maxAge: "1h", index: false }));
   app.use(authMiddleware(services));

@@ -19,6 +19,8 @@ export type RemixContext = {
   responseCookies: string[];
   describeError: typeof describeError;
   checkHealth: () => HealthReport;
+  /** The nonce of this response's Content-Security-Policy, for Remix's inline scripts. */
+  cspNonce: string;
 };
 
 export interface HealthReport {
@@ -36,6 +38,7 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
     responseCookies,
     describeError,
     checkHealth: () => checkHealth(services),
+    cspNonce: String(res.locals.cspNonce ?? ""),
   };
 }
 

@@ -67,6 +67,35 @@ describe("bad input never crashes the server", () => {
   });
 });
 
+describe("security headers", () => {
+  it("a page allows only its own scripts, by nonce, and cannot be framed", async () => {
+    const response = await fetch(`${server.url}/login`);
+    const csp = response.headers.get("content-security-policy")!;
+    const nonce = csp.match(/script-src 'self' 'nonce-([^']+)'/)![1]!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("referrer-policy")).toBe("same-origin");
+    expect(response.headers.get("strict-transport-security")).toBeNull(); // not in test mode
+    const html = await response.text();
+    const inlineScripts = html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? [];
+    expect(inlineScripts.length).toBeGreaterThan(0);
+    for (const tag of inlineScripts) expect(tag).toContain(`nonce="${nonce}"`);
+    const again = await fetch(`${server.url}/login`);
+    expect(again.headers.get("content-security-policy")).not.toContain(nonce);
+  });
+
+  it("HSTS in production", async () => {
+    const production = await startTestServer({ NODE_ENV: "production" });
+    try {
+      const response = await fetch(`${production.url}/healthz`);
+      expect(response.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+    } finally {
+      await production.stop();
+    }
+  });
+});
+
 describe("abuse limits over HTTP", () => {
   it("answer 429 with Retry-After", async () => {
     let response: Response | undefined;
