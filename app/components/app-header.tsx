@@ -16,6 +16,7 @@ export function AppHeader({ user }: AppHeaderProps) {
           Chat
         </NavLink>
         {user.role === "admin" ? <NavLink to="/admin/keys">Registration keys</NavLink> : null}
+        {user.role === "admin" ? <NavLink to="/admin/users">Users</NavLink> : null}
         <NavLink to="/account">Account</NavLink>
       </nav>
       <div className="account">

@@ -97,6 +97,7 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
         <div className="sidebar-links">
           <Link to="/account">Account</Link>
           {user.role === "admin" ? <Link to="/admin/keys">Registration keys</Link> : null}
+          {user.role === "admin" ? <Link to="/admin/users">Users</Link> : null}
         </div>
         <LogoutButton />
       </div>

@@ -264,6 +264,30 @@ describe("the account page", () => {
   });
 });
 
+describe("the admin users page", () => {
+  it("disables an account (logging it out) and enables it again; others get a 403", async () => {
+    const admin = await createUser(server.services, { role: "admin" });
+    const alice = await createUser(server.services);
+    const { jar } = await loginOverHttp(admin.username);
+    const aliceSession = await loginOverHttp(alice.username);
+    const cookie = jar.header();
+    const page = await pageText(await fetch(`${server.url}/admin/users`, { headers: { cookie } }));
+    expect(page).toContain(alice.username);
+
+    const disabled = await postForm("/admin/users", { intent: "disable", userId: alice.id }, { cookie });
+    expect(await pageText(disabled)).toContain(`${alice.username} is disabled and logged out everywhere.`);
+    expect((await trpc("auth.me", { method: "GET", headers: { authorization: `Bearer ${aliceSession.token}` } })).status).toBe(401);
+    const refused = await trpc("auth.login", { input: { username: alice.username, password: TEST_PASSWORD } });
+    expect(refused.status).toBe(403);
+
+    await postForm("/admin/users", { intent: "enable", userId: alice.id }, { cookie });
+    expect((await trpc("auth.login", { input: { username: alice.username, password: TEST_PASSWORD } })).status).toBe(200);
+    const aliceAgain = await loginOverHttp(alice.username);
+    const forbidden = await fetch(`${server.url}/admin/users`, { headers: { cookie: aliceAgain.jar.header() } });
+    expect(forbidden.status).toBe(403);
+  });
+});
+
 describe("the admin keys page", () => {
   it("is a 403 page for people who are not admins", async () => {
     const user = await createUser(server.services);

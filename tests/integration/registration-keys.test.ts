@@ -132,13 +132,16 @@ describe("loading a keys file", () => {
   });
 });
 
-describe("only admins manage keys", () => {
+describe("only admins manage keys and accounts", () => {
   const adminProcedures = Object.keys(appRouter._def.procedures).filter((path) => path.startsWith("admin."));
   const inputs: Record<string, unknown> = {
     "admin.keys.list": {},
     "admin.keys.generate": { count: 1 },
     "admin.keys.load": { text: "some-key-0001" },
     "admin.keys.revoke": { id: "anything" },
+    "admin.users.list": undefined,
+    "admin.users.setDisabled": { userId: "anything", disabled: true },
+    "admin.users.setRole": { userId: "anything", role: "admin" },
   };
 
   it("knows an input for every admin procedure", () => {
@@ -150,8 +153,9 @@ describe("only admins manage keys", () => {
     const asUser = (await callerFor(services, { userId: user.id })).api;
     const asNobody = (await callerFor(services)).api;
     const call = (api: typeof asUser) => {
-      const [, group, name] = path.split(".") as [string, "keys", keyof typeof asUser.admin.keys];
-      return (api.admin[group][name] as (input: unknown) => Promise<unknown>)(inputs[path]);
+      const [, group, name] = path.split(".") as [string, keyof typeof asUser.admin, string];
+      const procedures = api.admin[group] as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+      return procedures[name]!(inputs[path]);
     };
     await expect(call(asUser)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(call(asNobody)).rejects.toMatchObject({ code: "UNAUTHORIZED" });

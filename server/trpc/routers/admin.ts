@@ -8,6 +8,7 @@ import {
   loadKeysInput,
   revokeKey,
 } from "../../services/registration-keys";
+import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/users";
 import { adminProcedure, createTRPCRouter } from "../init";
 
 const keysRouter = createTRPCRouter({
@@ -22,4 +23,10 @@ const keysRouter = createTRPCRouter({
   revoke: adminProcedure.input(keyIdInput).mutation(({ ctx, input }) => revokeKey(ctx.db, input.id)),
 });
 
-export const adminRouter = createTRPCRouter({ keys: keysRouter });
+const usersRouter = createTRPCRouter({
+  list: adminProcedure.query(({ ctx }) => ({ items: listUsers(ctx.db) })),
+  setDisabled: adminProcedure.input(setDisabledInput).mutation(({ ctx, input }) => setDisabled(ctx.db, ctx.user.id, input)),
+  setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx.db, input)),
+});
+
+export const adminRouter = createTRPCRouter({ keys: keysRouter, users: usersRouter });

@@ -1,0 +1,126 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppHeader } from "~/components/app-header";
+import { FormError } from "~/components/auth-card";
+import { formFailure, formText } from "~/lib/forms.server";
+import { formatDateTime } from "~/lib/format";
+import { requireAdmin } from "~/lib/session.server";
+
+export const meta: MetaFunction = () => [{ title: "Users · TeamGPT" }];
+
+export async function loader({ context, request }: LoaderFunctionArgs) {
+  const user = requireAdmin(context, request);
+  const { items } = await context.api.admin.users.list();
+  return json({ user, users: items });
+}
+
+export async function action({ context, request }: ActionFunctionArgs) {
+  requireAdmin(context, request);
+  const form = await request.formData();
+  const userId = formText(form, "userId");
+  try {
+    const intent = formText(form, "intent");
+    if (intent === "disable" || intent === "enable") {
+      const changed = await context.api.admin.users.setDisabled({ userId, disabled: intent === "disable" });
+      return json({
+        ok: true as const,
+        message: `${changed.username} is ${intent === "disable" ? "disabled and logged out everywhere" : "enabled again"}.`,
+      });
+    }
+    if (intent === "make-admin" || intent === "make-user") {
+      const changed = await context.api.admin.users.setRole({ userId, role: intent === "make-admin" ? "admin" : "user" });
+      return json({
+        ok: true as const,
+        message: `${changed.username} is now ${changed.role === "admin" ? "an admin" : "a regular user"}.`,
+      });
+    }
+    return json({ ok: false as const, formError: "Unknown action.", fieldErrors: {}, values: {} }, { status: 400 });
+  } catch (error) {
+    return formFailure(context, error, {});
+  }
+}
+
+export default function AdminUsersPage() {
+  const { user, users } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="page">
+      <AppHeader user={user} />
+      <main className="content wide">
+        <h1>Users</h1>
+        <p className="lead">Disabling an account logs it out everywhere at once, scripts included.</p>
+        {result?.ok ? (
+          <p className="notice" role="status">
+            {result.message}
+          </p>
+        ) : (
+          <FormError message={result?.formError ?? (Object.values(result?.fieldErrors ?? {})[0] as string | undefined)} />
+        )}
+        <div className="table-wrap">
+          <table className="keys-table">
+            <thead>
+              <tr>
+                <th scope="col">Username</th>
+                <th scope="col">Role</th>
+                <th scope="col">Status</th>
+                <th scope="col">Joined</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.map((account) => (
+                <tr key={account.id}>
+                  <td>{account.username}</td>
+                  <td>{account.role}</td>
+                  <td>
+                    <span className={`status status-${account.disabledAt ? "revoked" : "unused"}`}>
+                      {account.disabledAt ? `disabled ${formatDateTime(account.disabledAt)}` : "active"}
+                    </span>
+                  </td>
+                  <td>{formatDateTime(account.createdAt)}</td>
+                  <td className="row-buttons">
+                    <Form method="post">
+                      <input type="hidden" name="userId" value={account.id} />
+                      <button
+                        type="submit"
+                        name="intent"
+                        value={account.role === "admin" ? "make-user" : "make-admin"}
+                        className="button secondary small"
+                        aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
+                      >
+                        {account.role === "admin" ? "Remove admin" : "Make admin"}
+                      </button>
+                    </Form>
+                    {account.id === user.id ? null : (
+                      <Form
+                        method="post"
+                        onSubmit={(event) => {
+                          if (!account.disabledAt && !confirm(`Disable ${account.username}? They are logged out everywhere at once.`)) {
+                            event.preventDefault();
+                          }
+                        }}
+                      >
+                        <input type="hidden" name="userId" value={account.id} />
+                        <button
+                          type="submit"
+                          name="intent"
+                          value={account.disabledAt ? "enable" : "disable"}
+                          className={account.disabledAt ? "button secondary small" : "button danger small"}
+                          aria-label={`${account.disabledAt ? "Enable" : "Disable"} ${account.username}`}
+                        >
+                          {account.disabledAt ? "Enable" : "Disable"}
+                        </button>
+                      </Form>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Queryable } from "../db/client";
+import { sessions, userRoles, users, type UserRow } from "../db/schema";
+import { ServiceError } from "./errors";
+
+export const setDisabledInput = z.object({ userId: z.string().min(1).max(64), disabled: z.boolean() });
+export const setRoleInput = z.object({ userId: z.string().min(1).max(64), role: z.enum(userRoles) });
+
+/** An account as admins see it. */
+export interface AccountSummary {
+  id: string;
+  username: string;
+  role: UserRow["role"];
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+function toSummary(row: UserRow): AccountSummary {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    createdAt: row.createdAt.toISOString(),
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+  };
+}
+
+export function listUsers(db: Db): AccountSummary[] {
+  return db.select().from(users).orderBy(asc(users.usernameKey)).all().map(toSummary);
+}
+
+function requireUser(db: Db, userId: string): UserRow {
+  const row = db.select().from(users).where(eq(users.id, userId)).get();
+  if (!row) throw new ServiceError("NOT_FOUND", "That account does not exist.");
+  return row;
+}
+
+/**
+ * Disabling ends every session of the account at once (cookies and bearer tokens alike, since
+ * both are sessions); the account cannot log in until enabled again.
+ */
+export function setDisabled(db: Db, actorId: string, input: z.infer<typeof setDisabledInput>): AccountSummary {
+  const target = requireUser(db, input.userId);
+  if (input.disabled && target.id === actorId) throw new ServiceError("BAD_REQUEST", "You cannot disable your own account.");
+  const updated = db.transaction((tx) => {
+    const [row] = tx
+      .update(users)
+      .set({ disabledAt: input.disabled ? (target.disabledAt ?? new Date()) : null })
+      .where(eq(users.id, target.id))
+      .returning()
+      .all();
+    if (input.disabled) tx.delete(sessions).where(eq(sessions.userId, target.id)).run();
+    if (input.disabled && target.role === "admin") requireAnotherActiveAdmin(tx, target.id);
+    return row!;
+  });
+  return toSummary(updated);
+}
+
+export function setRole(db: Db, input: z.infer<typeof setRoleInput>): AccountSummary {
+  const target = requireUser(db, input.userId);
+  const updated = db.transaction((tx) => {
+    if (target.role === "admin" && input.role === "user") requireAnotherActiveAdmin(tx, target.id);
+    const [row] = tx.update(users).set({ role: input.role }).where(eq(users.id, target.id)).returning().all();
+    return row!;
+  });
+  return toSummary(updated);
+}
+
+/** TeamGPT always keeps one enabled admin, or nobody could hand out keys again. */
+function requireAnotherActiveAdmin(db: Queryable, exceptId: string): void {
+  const [others] = db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.role, "admin"), isNull(users.disabledAt), ne(users.id, exceptId)))
+    .all();
+  if (!others || others.n === 0) throw new ServiceError("CONFLICT", "TeamGPT needs at least one enabled admin. Make someone else admin first.");
+}

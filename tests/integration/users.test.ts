@@ -1,0 +1,60 @@
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sessions } from "../../server/db/schema";
+import { createTestServices, type TestServices } from "../helpers/db";
+import { callerFor, createUser, TEST_PASSWORD } from "../helpers/factories";
+
+let services: TestServices;
+beforeEach(async () => {
+  services = await createTestServices();
+});
+afterEach(() => services.close());
+
+async function asAdmin() {
+  const admin = await createUser(services, { role: "admin", username: "boss" });
+  return { admin, api: (await callerFor(services, { userId: admin.id })).api };
+}
+
+describe("admins manage accounts", () => {
+  it("list every account with its role and state", async () => {
+    const { api } = await asAdmin();
+    await createUser(services, { username: "alice" });
+    expect((await api.admin.users.list()).items.map((user) => [user.username, user.role, user.disabledAt])).toEqual([
+      ["alice", "user", null],
+      ["boss", "admin", null],
+    ]);
+  });
+
+  it("disabling ends every session at once, bearer tokens too, and blocks login until enabled", async () => {
+    const { api } = await asAdmin();
+    const alice = await createUser(services, { username: "alice" });
+    const anonymous = (await callerFor(services)).api;
+    const { token } = await anonymous.auth.login({ username: "alice", password: TEST_PASSWORD });
+    await callerFor(services, { userId: alice.id, credential: "cookie" });
+
+    const disabled = await api.admin.users.setDisabled({ userId: alice.id, disabled: true });
+    expect(disabled.disabledAt).not.toBeNull();
+    expect(services.db.select().from(sessions).where(eq(sessions.userId, alice.id)).all()).toEqual([]);
+    expect((await services.auth.validateSession(token)).session).toBeNull();
+    await expect(anonymous.auth.login({ username: "alice", password: TEST_PASSWORD })).rejects.toMatchObject({ code: "FORBIDDEN" });
+
+    await api.admin.users.setDisabled({ userId: alice.id, disabled: false });
+    await expect(anonymous.auth.login({ username: "alice", password: TEST_PASSWORD })).resolves.toMatchObject({
+      user: { username: "alice" },
+    });
+  });
+
+  it("make someone admin and back, but never leave TeamGPT without an enabled admin", async () => {
+    const { admin, api } = await asAdmin();
+    const alice = await createUser(services, { username: "alice" });
+    await expect(api.admin.users.setDisabled({ userId: admin.id, disabled: true })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(api.admin.users.setRole({ userId: admin.id, role: "user" })).rejects.toMatchObject({ code: "CONFLICT" });
+
+    expect(await api.admin.users.setRole({ userId: alice.id, role: "admin" })).toMatchObject({ role: "admin" });
+    const aliceApi = (await callerFor(services, { userId: alice.id })).api;
+    expect((await aliceApi.admin.keys.list({})).items).toEqual([]);
+    expect(await aliceApi.admin.users.setRole({ userId: admin.id, role: "user" })).toMatchObject({ role: "user" });
+    await expect(aliceApi.admin.users.setRole({ userId: alice.id, role: "user" })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(api.admin.users.setRole({ userId: "nobody", role: "admin" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
