@@ -22,8 +22,8 @@ export interface AppServices {
 
 export interface ServicesHandle {
   services: AppServices;
-  /** Saves running replies as interrupted and stops the demo model, if any. */
-  close(): Promise<void>;
+  /** Lets running replies finish for up to `graceMs` (default: none), saves the rest as interrupted, stops the demo model. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -37,8 +37,8 @@ export async function createAppServices(db: Db, env: Env): Promise<ServicesHandl
   const generations = new GenerationRegistry(db, provider, env);
   return {
     services: { db, auth: createAuth(db, env), env, models: modelCatalog(env), generations, limits: new RateLimits(env.RATE_LIMITS) },
-    async close() {
-      await generations.interruptAll();
+    async close(graceMs = 0) {
+      await generations.drain(graceMs);
       await demo?.close();
     },
   };

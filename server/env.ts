@@ -52,6 +52,7 @@ const envSchema = z.object({
       .map((model) => model.trim())
       .filter((model) => model !== ""),
   ),
+  SHUTDOWN_GRACE_MS: milliseconds(10_000),
   OPENAI_FIRST_TOKEN_TIMEOUT_MS: milliseconds(60_000),
   OPENAI_IDLE_TIMEOUT_MS: milliseconds(30_000),
   CHAT_HISTORY_CHARS: z.coerce

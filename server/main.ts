@@ -11,8 +11,17 @@ async function main() {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal} received: closing connections and the database.`);
-    void running.close().then(() => process.exit(0));
+    console.log(`${signal} received: no new connections; running replies get ${env.SHUTDOWN_GRACE_MS} ms to finish.`);
+    running.close(env.SHUTDOWN_GRACE_MS).then(
+      () => {
+        console.log("Stopped cleanly.");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error("Shutdown failed:", error);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

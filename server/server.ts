@@ -16,7 +16,11 @@ export const BUILD_PATH = resolve(import.meta.dirname, "../build/index.js");
 export interface RunningServer {
   url: string;
   server: Server;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets running replies finish for up to `graceMs`, saves the
+   * rest as `interrupted`, then closes the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -45,9 +49,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     server,
-    close: async () => {
+    close: async (graceMs = 0) => {
       const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));
-      await handle.close();
+      server.closeIdleConnections();
+      await handle.close(graceMs);
       server.closeAllConnections();
       await closed;
       clearInterval(sweeper);

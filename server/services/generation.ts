@@ -270,4 +270,13 @@ export class GenerationRegistry {
   async interruptAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((generation) => generation.interrupt()));
   }
+
+  /** Lets running replies finish for up to `ms`, then interrupts the rest (keeping their text). */
+  async drain(ms: number): Promise<void> {
+    const all = Promise.allSettled([...this.running.values()].map((generation) => generation.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    await this.interruptAll();
+  }
 }

@@ -74,5 +74,6 @@ function requireAnotherActiveAdmin(db: Queryable, exceptId: string): void {
     .from(users)
     .where(and(eq(users.role, "admin"), isNull(users.disabledAt), ne(users.id, exceptId)))
     .all();
-  if (!others || others.n === 0) throw new ServiceError("CONFLICT", "TeamGPT needs at least one enabled admin. Make someone else admin first.");
+  if (!others || others.n === 0)
+    throw new ServiceError("CONFLICT", "TeamGPT needs at least one enabled admin. Make someone else admin first.");
 }
