@@ -63,6 +63,11 @@ const envSchema = z.object({
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   RATE_LIMITS: booleanSwitch.default(true),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: 'expected "error", "warn", "info", "debug" or "silent"',
+    })
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

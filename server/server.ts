@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
-import { createAppServices } from "./app-services";
-import type { Auth } from "./auth/lucia";
+import { createAppServices, type AppServices } from "./app-services";
+import type { Logger } from "./logger";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import type { Env } from "./env";
@@ -27,15 +27,14 @@ export interface RunningServer {
  * Starts TeamGPT: one database handle, one auth instance, one HTTP server. Pending
  * migrations are applied first, so a fresh clone needs no separate step.
  */
-export async function startServer(env: Env): Promise<RunningServer> {
+export async function startServer(env: Env, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const database = openDatabase(env.DATABASE_URL);
   migrateDatabase(database.db);
-  const interrupted = markInterruptedReplies(database.db);
-  if (interrupted > 0)
-    console.warn(`${interrupted} ${interrupted === 1 ? "reply was" : "replies were"} cut off by the last shutdown; marked interrupted.`);
-  const handle = await createAppServices(database.db, env);
+  const handle = await createAppServices(database.db, env, options.logger);
   const services = handle.services;
-  const sweeper = sweepExpiredSessions(services.auth);
+  const interrupted = markInterruptedReplies(database.db);
+  if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
+  const sweeper = sweepExpiredSessions(services);
   const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
   const app = createHttpApp(services, build);
 
@@ -64,8 +63,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
 const HOUR = 3_600_000;
 
 /** Expired sessions are refused anyway; deleting them keeps the table small. */
-function sweepExpiredSessions(auth: Auth): NodeJS.Timeout {
-  const sweep = () => auth.deleteExpiredSessions().catch((error: unknown) => console.error("Could not delete expired sessions:", error));
+function sweepExpiredSessions({ auth, logger }: Pick<AppServices, "auth" | "logger">): NodeJS.Timeout {
+  const sweep = () =>
+    auth.deleteExpiredSessions().catch((error: unknown) => logger.error({ err: error }, "could not delete expired sessions"));
   void sweep();
   return setInterval(sweep, HOUR).unref();
 }

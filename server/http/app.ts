@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "../logger";
 import { ServiceError } from "../services/errors";
 import { createContextInner, type AppServices } from "../trpc/context";
 import { appRouter } from "../trpc/root";
@@ -25,6 +27,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(securityHeaders(services.env));
   app.use("/build", express.static(resolve(PUBLIC_DIR, "build"), { immutable: true, maxAge: "1y" }));
   app.use(express.static(PUBLIC_DIR, { maxAge: "1h", index: false }));
+  app.use(requestLog(services.logger));
   app.use(authMiddleware(services));
 
   app.use(
@@ -38,6 +41,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
           crossSite,
           setCookie: (cookie) => res.append("Set-Cookie", cookie),
           ip: clientIp(req),
+          requestId: String(res.locals.requestId),
         });
       },
       maxBodySize: MAX_API_BODY_BYTES,
@@ -48,7 +52,8 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
         return retryAfter ? { headers: new Headers({ "Retry-After": String(retryAfter) }) } : {};
       },
       onError: ({ error, path }) => {
-        if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
+        // Failures inside procedures are logged by their middleware; this catches the rest (bad requests to the adapter).
+        if (error.code === "INTERNAL_SERVER_ERROR" && !path) services.logger.error({ err: error.cause ?? error }, "tRPC request failed");
       },
     }),
   );
@@ -60,10 +65,10 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     createRequestHandler({
       build,
       mode: services.env.NODE_ENV,
-      getLoadContext: (req, res) => createRemixContext(services, res, clientIp(req)),
+      getLoadContext: (req, res) => createRemixContext(services, res, clientIp(req), String(res.locals.requestId)),
     }),
   );
-  app.use(handleUnexpectedError);
+  app.use(handleUnexpectedError(services.logger));
   return app;
 }
 
@@ -95,8 +100,37 @@ function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunctio
   next();
 }
 
-function handleUnexpectedError(error: unknown, _req: Request, res: Response, _next: NextFunction) {
-  console.error("Unhandled request error:", error);
-  if (res.headersSent) return res.end();
-  res.status(500).type("text/plain").send("Something went wrong on our side. Try again in a moment.");
+function handleUnexpectedError(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error, requestId: res.locals.requestId }, "unhandled request error");
+    if (res.headersSent) return res.end();
+    res.status(500).type("text/plain").send("Something went wrong on our side. Try again in a moment.");
+  };
+}
+
+/** A request id (the proxy's, when it sends a sane one) and one line per request, path without query. */
+function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers["x-request-id"];
+    const requestId = typeof incoming === "string" && /^[\w.-]{8,100}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader("X-Request-Id", requestId);
+    const started = performance.now();
+    // Taken now: routers mounted under a prefix rewrite req.path while they run.
+    const path = req.originalUrl.split("?")[0];
+    res.on("finish", () => {
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          userId: (res.locals.auth as { user?: { id: string } | null } | undefined)?.user?.id,
+        },
+        "request",
+      );
+    });
+    next();
+  };
 }

@@ -28,10 +28,10 @@ export interface HealthReport {
   database: "ok" | "unreachable";
 }
 
-export function createRemixContext(services: AppServices, res: Response, ip: string): RemixContext {
+export function createRemixContext(services: AppServices, res: Response, ip: string, requestId: string): RemixContext {
   const { auth, crossSite } = requestLocals(res);
   const responseCookies: string[] = [];
-  const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie), ip });
+  const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie), ip, requestId });
   return {
     api: createCaller(ctx),
     user: auth.user ? toPublicUser(auth.user) : null,

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import { conversations, messages, type MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import { ProviderError, type ChatProvider, type ChatTurn } from "../llm/provider";
+import type { Logger } from "../logger";
 
 /**
  * Replies belong to the server, not to a connection: a generation runs in this per-process
@@ -40,6 +41,7 @@ export class Generation {
     private readonly db: Db,
     private readonly provider: ChatProvider,
     private readonly env: GenerationEnv,
+    private readonly logger: Logger,
     readonly message: MessageRow,
     private readonly request: { model: string; messages: ChatTurn[] },
   ) {
@@ -133,12 +135,21 @@ export class Generation {
       }
       outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : { status: "complete", error: null };
     } catch (error) {
-      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : outcomeOfFailure(error, this.message.id);
+      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfFailure(error);
     } finally {
       watchdog.disarm();
       clearInterval(checkpoint);
     }
     return this.finish(outcome);
+  }
+
+  private outcomeOfFailure(error: unknown): { status: MessageRow["status"]; error: string } {
+    if (error instanceof ProviderError) {
+      this.logger.warn({ messageId: this.message.id, model: this.request.model, status: error.details.status }, error.message);
+      return { status: "error", error: error.message };
+    }
+    this.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
+    return { status: "error", error: GENERIC_FAILURE };
   }
 
   private finish(outcome: { status: MessageRow["status"]; error: string | null }): MessageRow {
@@ -182,12 +193,6 @@ function outcomeOfAbort(reason: AbortReason): { status: MessageRow["status"]; er
     case "timeout":
       return { status: "error", error: reason.message };
   }
-}
-
-function outcomeOfFailure(error: unknown, messageId: string): { status: MessageRow["status"]; error: string } {
-  if (error instanceof ProviderError) return { status: "error", error: error.message };
-  console.error(`Generation of message ${messageId} failed:`, error);
-  return { status: "error", error: GENERIC_FAILURE };
 }
 
 function seconds(ms: number): string {
@@ -236,15 +241,16 @@ export class GenerationRegistry {
     private readonly db: Db,
     private readonly provider: ChatProvider,
     private readonly env: GenerationEnv,
+    private readonly logger: Logger,
   ) {}
 
   start({ userId, message, model, messages: turns }: StartGeneration): Generation {
-    const generation = new Generation(this.db, this.provider, this.env, message, { model, messages: turns });
+    const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns });
     this.running.set(message.id, generation);
     this.perUser.set(userId, this.runningFor(userId) + 1);
     // Forgotten only once saved: from then on the database answers for it.
     generation.done
-      .catch((error: unknown) => console.error(`Could not save reply ${message.id}:`, error))
+      .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "could not save reply"))
       .finally(() => {
         this.running.delete(message.id);
         const left = this.runningFor(userId) - 1;

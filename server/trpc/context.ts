@@ -11,6 +11,8 @@ export interface RequestFacts {
   setCookie: (cookie: string) => void;
   /** The client's address, for per-IP limits (the proxy's X-Forwarded-For when it is on loopback). */
   ip: string;
+  /** Ties this request's log lines together. */
+  requestId: string;
 }
 
 /** The context without HTTP, so tests and pages build it directly (tRPC's createContextInner). */
@@ -23,6 +25,7 @@ export function createContextInner(services: AppServices, facts: RequestFacts) {
     crossSite: facts.crossSite,
     setCookie: facts.setCookie,
     ip: facts.ip,
+    requestId: facts.requestId,
   };
 }
 

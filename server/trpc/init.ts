@@ -66,7 +66,25 @@ const sameOriginForStateChanges = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(serviceErrors).use(sameOriginForStateChanges);
+/** One log line a call: which procedure, who, how long, how it ended; never its input. */
+const logCalls = t.middleware(async ({ ctx, path, type, next }) => {
+  const started = performance.now();
+  const result = await next();
+  const fields = {
+    requestId: ctx.requestId,
+    userId: ctx.user?.id,
+    procedure: path,
+    type,
+    ms: Math.round((performance.now() - started) * 10) / 10,
+  };
+  if (result.ok) ctx.logger.info(fields, "procedure");
+  else if (result.error.code === "INTERNAL_SERVER_ERROR")
+    ctx.logger.error({ ...fields, err: result.error.cause ?? result.error }, "procedure failed");
+  else ctx.logger.info({ ...fields, code: result.error.code }, "procedure refused");
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(logCalls).use(serviceErrors).use(sameOriginForStateChanges);
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user || !ctx.session) {

@@ -57,6 +57,7 @@ export async function callerFor(
     crossSite: options.crossSite ?? false,
     setCookie: (c) => cookies.push(c),
     ip: options.ip ?? "127.0.0.1",
+    requestId: "test-request",
   });
   return { api: createCaller(ctx), cookies };
 }

@@ -1,5 +1,6 @@
 import { createAppServices } from "../../server/app-services";
 import { openDatabase } from "../../server/db/client";
+import type { Logger } from "../../server/logger";
 import { startServer, type RunningServer } from "../../server/server";
 import type { AppServices } from "../../server/trpc/context";
 import { removeDatabaseFile, testEnv } from "./db";
@@ -12,9 +13,9 @@ export interface TestServer extends RunningServer {
 }
 
 /** The real server (Express, tRPC, the Remix build) on a free port with its own database file. */
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
   const env = testEnv(overrides);
-  const running = await startServer(env);
+  const running = await startServer(env, options);
   const database = openDatabase(env.DATABASE_URL);
   const handle = await createAppServices(database.db, env);
   const url = running.url.replace("localhost", "127.0.0.1");
