@@ -44,7 +44,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       env,
       models: modelCatalog(env),
       generations,
-      limits: new RateLimits(env.RATE_LIMITS),
+      limits: new RateLimits(env),
       logger,
     },
     async close(graceMs = 0) {

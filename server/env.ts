@@ -19,6 +19,14 @@ const milliseconds = (fallback: number) =>
     .max(3_600_000, "expected at most 3600000 milliseconds (an hour)")
     .default(fallback);
 
+const count = (what: string, fallback: number) =>
+  z.coerce
+    .number({ error: `expected a number of ${what}` })
+    .int(`expected a whole number of ${what}`)
+    .min(1, `expected at least 1`)
+    .max(1_000_000, `expected at most 1000000`)
+    .default(fallback);
+
 const envSchema = z.object({
   NODE_ENV: z
     .enum(["development", "production", "test"], { error: 'expected "development", "production" or "test"' })
@@ -63,6 +71,11 @@ const envSchema = z.object({
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   RATE_LIMITS: booleanSwitch.default(true),
+  LOGIN_ATTEMPTS_PER_IP: count("login attempts", 30),
+  LOGIN_FAILURES_PER_ACCOUNT: count("failed logins", 10),
+  REGISTRATIONS_PER_IP: count("registration attempts", 10),
+  MESSAGES_PER_MINUTE: count("messages", 30),
+  MAX_RUNNING_REPLIES: count("replies", 3),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: 'expected "error", "warn", "info", "debug" or "silent"',

@@ -9,7 +9,7 @@ import type { ChatTurn } from "../llm/provider";
 import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
-import { MAX_RUNNING_REPLIES_PER_USER, type RateLimits } from "./rate-limits";
+import type { RateLimits } from "./rate-limits";
 
 export const MAX_MESSAGE_CHARS = 100_000;
 
@@ -154,10 +154,11 @@ function findByClientMessageId(db: Db, conversationId: string, clientMessageId: 
 
 /** A few replies at once per person: each holds an upstream connection and server memory. */
 function requireCapacity(deps: ChatDeps, userId: string): void {
-  if (!deps.limits.enabled || deps.generations.runningFor(userId) < MAX_RUNNING_REPLIES_PER_USER) return;
+  const max = deps.limits.maxRunningReplies;
+  if (!deps.limits.enabled || deps.generations.runningFor(userId) < max) return;
   throw new ServiceError(
     "TOO_MANY_REQUESTS",
-    `You already have ${MAX_RUNNING_REPLIES_PER_USER} replies being written. Wait for one to finish, or stop one.`,
+    `You already have ${max} ${max === 1 ? "reply" : "replies"} being written. Wait for one to finish, or stop one.`,
     undefined,
     5,
   );

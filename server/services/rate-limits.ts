@@ -1,23 +1,35 @@
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { Env } from "../env";
 import { ServiceError } from "./errors";
 
 /**
  * Abuse limits, in memory (one process). Budgets are per key (an IP, a username, a user id);
  * running out answers TOO_MANY_REQUESTS with when to try again. RATE_LIMITS=off disables them.
  */
-const POLICIES = {
-  /** Every login attempt from one address: slows password spraying. */
-  loginPerIp: { points: 30, duration: 5 * 60 },
-  /** Failed logins for one username, from anywhere: slows guessing one account's password. */
-  loginFailuresPerUsername: { points: 10, duration: 15 * 60 },
-  /** Registrations tried from one address: slows registration-key guessing. */
-  registerPerIp: { points: 10, duration: 60 * 60 },
-  /** Messages one user sends. */
-  messagesPerUser: { points: 30, duration: 60 },
-} as const;
+export type LimitsConfig = Pick<
+  Env,
+  | "RATE_LIMITS"
+  | "LOGIN_ATTEMPTS_PER_IP"
+  | "LOGIN_FAILURES_PER_ACCOUNT"
+  | "REGISTRATIONS_PER_IP"
+  | "MESSAGES_PER_MINUTE"
+  | "MAX_RUNNING_REPLIES"
+>;
 
-export type LimitName = keyof typeof POLICIES;
-export const MAX_RUNNING_REPLIES_PER_USER = 3;
+function policies(config: LimitsConfig) {
+  return {
+    /** Every login attempt from one address, per 5 minutes: slows password spraying. */
+    loginPerIp: { points: config.LOGIN_ATTEMPTS_PER_IP, duration: 5 * 60 },
+    /** Failed logins for one username from anywhere, per 15 minutes: slows guessing one account's password. */
+    loginFailuresPerUsername: { points: config.LOGIN_FAILURES_PER_ACCOUNT, duration: 15 * 60 },
+    /** Registrations tried from one address, per hour: slows registration-key guessing. */
+    registerPerIp: { points: config.REGISTRATIONS_PER_IP, duration: 60 * 60 },
+    /** Messages one person sends, per minute. */
+    messagesPerUser: { points: config.MESSAGES_PER_MINUTE, duration: 60 },
+  };
+}
+
+export type LimitName = keyof ReturnType<typeof policies>;
 
 const MESSAGES: Record<LimitName, (seconds: number) => string> = {
   loginPerIp: (s) => `Too many login attempts from your network. Try again in ${s} s.`,
@@ -29,8 +41,14 @@ const MESSAGES: Record<LimitName, (seconds: number) => string> = {
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterMemory>();
 
-  constructor(readonly enabled: boolean) {
-    for (const [name, policy] of Object.entries(POLICIES)) this.limiters.set(name as LimitName, new RateLimiterMemory(policy));
+  readonly enabled: boolean;
+  /** Replies one person may have running at once. */
+  readonly maxRunningReplies: number;
+
+  constructor(config: LimitsConfig) {
+    this.enabled = config.RATE_LIMITS;
+    this.maxRunningReplies = config.MAX_RUNNING_REPLIES;
+    for (const [name, policy] of Object.entries(policies(config))) this.limiters.set(name as LimitName, new RateLimiterMemory(policy));
   }
 
   /** Spends one point; throws when the budget is used up. */
@@ -70,4 +88,11 @@ export class RateLimits {
   }
 }
 
-export const NO_LIMITS = new RateLimits(false);
+export const NO_LIMITS = new RateLimits({
+  RATE_LIMITS: false,
+  LOGIN_ATTEMPTS_PER_IP: 1,
+  LOGIN_FAILURES_PER_ACCOUNT: 1,
+  REGISTRATIONS_PER_IP: 1,
+  MESSAGES_PER_MINUTE: 1,
+  MAX_RUNNING_REPLIES: 1,
+});

@@ -93,6 +93,17 @@ describe("abuse limits", () => {
     }
   });
 
+  it("the budgets are configurable", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { RATE_LIMITS: "on", MESSAGES_PER_MINUTE: "2", MAX_RUNNING_REPLIES: "1" }));
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const conversation = await api.conversations.create({});
+    await api.chat.send({ conversationId: conversation.id, content: "one" });
+    await api.chat.send({ conversationId: conversation.id, content: "two" });
+    await expect(api.chat.send({ conversationId: conversation.id, content: "three" })).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+  });
+
   it("a person may send only so many messages a minute", async () => {
     const user = await createUser(services);
     const { api } = await callerFor(services, { userId: user.id });
