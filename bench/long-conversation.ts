@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/long-conversation.ts [messages=1000]
  */
-import { chromium } from "playwright-core";
+import { launchBrowser } from "../tests/helpers/browser";
 import { newId } from "../server/db/ids";
 import { conversations, messages } from "../server/db/schema";
 import { startFakeUpstream } from "../server/llm/fake-upstream";
@@ -76,18 +76,7 @@ for (let i = 0; i < 7; i++) {
 }
 htmlTimes.sort((a, b) => a - b);
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchBrowser();
 const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 const [name, value] = cookie.split("=");
 await context.addCookies([{ name: name!, value: value!, url }]);
