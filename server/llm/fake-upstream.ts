@@ -38,6 +38,8 @@ export interface FakeUpstreamOptions {
   models?: string[];
   /** Pause before each token; the demo uses a human reading pace. */
   tokenDelayMs?: number;
+  /** The reply when nothing is queued (default: the demo reply). */
+  defaultText?: string;
   host?: string;
   port?: number;
 }
@@ -122,7 +124,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       case "hang":
         return; // the request stays open until the client gives up
       case "reply": {
-        const tokens = behavior.tokens ?? tokenize(behavior.text ?? demoReply(lastUser));
+        const tokens = behavior.tokens ?? tokenize(behavior.text ?? options.defaultText ?? demoReply(lastUser));
         const delay = behavior.tokenDelayMs ?? options.tokenDelayMs ?? 0;
         if (!record.stream) return json(res, 200, completion(record, tokens.join("")));
         startStream(res);

@@ -1,0 +1,359 @@
+/**
+ * `npm run bench` (about 5 minutes) or `npm run bench -- --quick` (under a minute): TeamGPT's
+ * production build against the fake OpenAI-compatible upstream, side by side with the
+ * upstream alone (the floor), on this machine. Prints a table and writes
+ * bench/results/latest.json.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { hashPassword } from "../server/auth/password";
+import { ensureBuild } from "../server/cli/build";
+import { openDatabase } from "../server/db/client";
+import { newId } from "../server/db/ids";
+import { migrateDatabase } from "../server/db/migrate";
+import { conversations, messages, users } from "../server/db/schema";
+import { startFakeUpstream } from "../server/llm/fake-upstream";
+import { median, percentile, processCpuSeconds, processRssBytes, round } from "./stats";
+import { teamgptStream, upstreamStream, type StreamTiming } from "./streams";
+
+const quick = process.argv.includes("--quick");
+const ROOT = resolve(import.meta.dirname, "..");
+const CONCURRENCY = quick ? [1, 50, 100] : [1, 100, 500];
+const PAGE_SIZES = quick ? [10, 1000] : [10, 1000, 5000];
+const CONVERSATIONS = quick ? 2000 : 10_000;
+const TOKENS = 64;
+const TOKEN_DELAY_MS = 10;
+const REPLY = Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" ");
+const PASSWORD = "bench password 1";
+
+interface Row {
+  metric: string;
+  teamgpt: number;
+  floor?: number;
+  unit: string;
+  target?: string;
+  pass?: boolean;
+}
+const rows: Row[] = [];
+const record = (row: Row) => {
+  rows.push(row);
+  const floor = row.floor === undefined ? "" : `  floor ${row.floor} ${row.unit}`;
+  const verdict = row.pass === undefined ? "" : row.pass ? "  ✓" : "  ✗ MISSED";
+  console.log(
+    `${row.metric.padEnd(46)} ${String(row.teamgpt).padStart(9)} ${row.unit}${floor}${row.target ? `  (target ${row.target})` : ""}${verdict}`,
+  );
+};
+
+ensureBuild({ quiet: true });
+const dir = mkdtempSync(join(tmpdir(), "teamgpt-bench-"));
+const databaseFile = join(dir, "bench.db");
+const upstream = await startFakeUpstream({ models: ["bench"], tokenDelayMs: TOKEN_DELAY_MS, defaultText: REPLY });
+
+// Seed before the server starts: accounts, long conversations, many conversations.
+const database = openDatabase(databaseFile);
+migrateDatabase(database.db);
+const passwordHash = await hashPassword(PASSWORD);
+const accounts = Array.from({ length: 20 }, (_, i) => ({ id: newId(), username: `bench${i}`, usernameKey: `bench${i}`, passwordHash }));
+database.db.insert(users).values(accounts).run();
+const reader = accounts[0]!;
+const pages = new Map<number, string>();
+for (const size of PAGE_SIZES) pages.set(size, seedConversation(reader.id, size));
+const heavy = accounts[1]!;
+seedManyConversations(heavy.id, CONVERSATIONS);
+database.close();
+
+const server = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  cwd: ROOT,
+  env: {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseFile,
+    OPENAI_BASE_URL: upstream.url,
+    OPENAI_API_KEY: "bench",
+    OPENAI_MODELS: "bench",
+    RATE_LIMITS: "off",
+    LOG_LEVEL: "warn",
+    PUBLIC_ORIGIN: "http://127.0.0.1",
+  },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const url = await new Promise<string>((resolveUrl, reject) => {
+  let output = "";
+  server.stdout!.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    const match = output.match(/listening on (http:\/\/\S+)/);
+    if (match) resolveUrl(match[1]!.replace("localhost", "127.0.0.1"));
+  });
+  server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+});
+const pid = server.pid!;
+
+try {
+  console.log(
+    `TeamGPT benchmark${quick ? " (quick)" : ""} on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
+  );
+  const tokens = await Promise.all(accounts.slice(2).map((account) => login(account.username)));
+  await sleep(1500);
+  const idleRss = processRssBytes(pid);
+  record({
+    metric: "server memory idle (RSS)",
+    teamgpt: round(idleRss / 2 ** 20),
+    unit: "MB",
+    target: "< 150 MB",
+    pass: idleRss < 150 * 2 ** 20,
+  });
+
+  await warmUp(tokens[0]!);
+  for (const concurrency of CONCURRENCY) await measureStreams(concurrency, tokens);
+
+  const readerCookie = await loginCookie(reader.username);
+  for (const [size, conversationId] of pages) {
+    const times = await repeat(quick ? 8 : 15, () => timeToHtml(`/c/${conversationId}`, readerCookie));
+    const target = size === 1000 ? { target: "< 100 ms", pass: median(times) < 100 } : {};
+    record({ metric: `conversation page, ${size} messages: time to HTML p50`, teamgpt: round(median(times)), unit: "ms", ...target });
+  }
+
+  const heavyToken = await login(heavy.username);
+  const list = await repeat(30, () => timeQuery("conversations.list", { limit: 50 }, heavyToken));
+  record({
+    metric: `conversations.list, ${CONVERSATIONS} conversations p50`,
+    teamgpt: round(median(list), 2),
+    unit: "ms",
+    target: "< 10 ms",
+    pass: median(list) < 10,
+  });
+  const search = await repeat(30, () => timeQuery("conversations.list", { limit: 50, search: "needle" }, heavyToken));
+  record({
+    metric: `search, ${CONVERSATIONS} conversations p50`,
+    teamgpt: round(median(search), 2),
+    unit: "ms",
+    target: "< 10 ms",
+    pass: median(search) < 10,
+  });
+
+  const loginCount = quick ? 40 : 100;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: loginCount }, (_, i) => login(accounts[i % accounts.length]!.username)));
+  const perSecond = loginCount / ((performance.now() - started) / 1000);
+  record({ metric: "logins per second (argon2id, concurrent)", teamgpt: round(perSecond), unit: "/s" });
+
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
+    settings: { tokensPerReply: TOKENS, tokenDelayMs: TOKEN_DELAY_MS },
+    rows,
+  };
+  writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const missed = rows.filter((row) => row.pass === false);
+  console.log(`\n${missed.length === 0 ? "Every target met." : `${missed.length} target(s) missed.`} Results in bench/results/latest.json`);
+} finally {
+  server.kill("SIGTERM");
+  await new Promise((done) => server.once("exit", done));
+  await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function measureStreams(concurrency: number, tokens: string[]) {
+  const conversationIds = await Promise.all(Array.from({ length: concurrency }, (_, i) => createConversation(tokens[i % tokens.length]!)));
+  const floor = await Promise.all(Array.from({ length: concurrency }, (_, i) => upstreamStream(upstream.url, "bench", `floor ${i}`)));
+  const cpuBefore = processCpuSeconds(pid);
+  const rssBefore = processRssBytes(pid);
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 50);
+  const ours = await Promise.all(conversationIds.map((id, i) => teamgptStream(url, tokens[i % tokens.length]!, id, `stream ${i}`)));
+  clearInterval(sampler);
+  const cpu = processCpuSeconds(pid) - cpuBefore;
+  for (const timing of ours) if (timing.text !== REPLY) throw new Error("a TeamGPT reply differed from the upstream's");
+
+  const ttfd = (list: StreamTiming[]) => list.map((timing) => timing.firstDeltaMs);
+  const total = (list: StreamTiming[]) => list.map((timing) => timing.totalMs);
+  const gaps = (list: StreamTiming[]) => list.flatMap((timing) => timing.gaps);
+  const label = `${concurrency} stream${concurrency === 1 ? "" : "s"}`;
+  const p50 = median(ttfd(ours));
+  const p95 = percentile(ttfd(ours), 95);
+  const floorP50 = median(ttfd(floor));
+  const floorP95 = percentile(ttfd(floor), 95);
+  const ttfdTarget =
+    concurrency === 1
+      ? { target: "≤ floor + 5 ms", pass: p50 <= floorP50 + 5 }
+      : concurrency === 500
+        ? { target: "p95 ≤ 1.10 × floor", pass: p95 <= floorP95 * 1.1 }
+        : {};
+  record({
+    metric: `${label}: time to first delta p50`,
+    teamgpt: round(p50),
+    floor: round(floorP50),
+    unit: "ms",
+    ...(concurrency === 1 ? ttfdTarget : {}),
+  });
+  record({
+    metric: `${label}: time to first delta p95`,
+    teamgpt: round(p95),
+    floor: round(floorP95),
+    unit: "ms",
+    ...(concurrency === 500 ? ttfdTarget : {}),
+  });
+  record({
+    metric: `${label}: total stream time p50`,
+    teamgpt: round(median(total(ours))),
+    floor: round(median(total(floor))),
+    unit: "ms",
+  });
+  record({
+    metric: `${label}: total stream time p95`,
+    teamgpt: round(percentile(total(ours), 95)),
+    floor: round(percentile(total(floor), 95)),
+    unit: "ms",
+  });
+  const gapP99 = percentile(gaps(ours), 99);
+  const floorGapP99 = percentile(gaps(floor), 99);
+  record({
+    metric: `${label}: gap between deltas p99`,
+    teamgpt: round(gapP99),
+    floor: round(floorGapP99),
+    unit: "ms",
+    target: "≤ 2 × floor",
+    pass: gapP99 <= 2 * floorGapP99,
+  });
+  if (concurrency > 1) {
+    const cpuPerReply = (cpu / concurrency) * 1000;
+    record({
+      metric: `${label}: server CPU per ${TOKENS}-delta reply`,
+      teamgpt: round(cpuPerReply, 2),
+      unit: "ms",
+      target: "< 2 ms",
+      pass: cpuPerReply < 2,
+    });
+    const perStream = (peakRss - rssBefore) / concurrency;
+    record({
+      metric: `${label}: server memory per active stream`,
+      teamgpt: round(perStream / 1024),
+      unit: "KB",
+      target: "< 100 KB",
+      pass: perStream < 100 * 1024,
+    });
+  }
+}
+
+async function warmUp(token: string) {
+  const ids = await Promise.all(Array.from({ length: 20 }, () => createConversation(token)));
+  await Promise.all(ids.map((id, i) => teamgptStream(url, token, id, `warm ${i}`)));
+  await Promise.all(ids.map((id) => teamgptStream(url, token, id, "warm again")));
+}
+
+async function login(username: string): Promise<string> {
+  const response = await fetch(`${url}/api/trpc/auth.login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  return ((await response.json()) as { result: { data: { token: string } } }).result.data.token;
+}
+
+async function loginCookie(username: string): Promise<string> {
+  return `teamgpt_session=${await login(username)}`;
+}
+
+async function createConversation(token: string): Promise<string> {
+  const response = await fetch(`${url}/api/trpc/conversations.create`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: "{}",
+  });
+  return ((await response.json()) as { result: { data: { id: string } } }).result.data.id;
+}
+
+async function timeToHtml(path: string, cookie: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${url}${path}`, { headers: { cookie } });
+  await response.text();
+  if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status}`);
+  return performance.now() - started;
+}
+
+async function timeQuery(procedure: string, input: unknown, token: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${url}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await response.text();
+  if (response.status !== 200) throw new Error(`${procedure}: HTTP ${response.status}`);
+  return performance.now() - started;
+}
+
+async function repeat(times: number, run: () => Promise<number>): Promise<number[]> {
+  const results = [];
+  for (let i = 0; i < times; i++) results.push(await run());
+  return results;
+}
+
+function sleep(ms: number) {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+function seedConversation(userId: string, size: number): string {
+  const id = newId();
+  const start = Date.now() - size * 1000 - 86_400_000;
+  database.db
+    .insert(conversations)
+    .values({ id, userId, title: `${size} messages`, model: "bench", createdAt: new Date(start), updatedAt: new Date(start) })
+    .run();
+  const rows = Array.from({ length: size }, (_, i) => ({
+    id: newId(),
+    conversationId: id,
+    role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+    content:
+      i % 2 === 0
+        ? `Question ${i}: how would you sum a list?`
+        : `Answer ${i}. Here is **one way**:\n\n\`\`\`ts\nconst sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\n\`\`\`\n\n- it is *pure*\n- it handles \`[]\``,
+    model: i % 2 === 0 ? null : "bench",
+    createdAt: new Date(start + i * 1000),
+  }));
+  database.db.transaction((tx) => {
+    for (let i = 0; i < rows.length; i += 500)
+      tx.insert(messages)
+        .values(rows.slice(i, i + 500))
+        .run();
+  });
+  return id;
+}
+
+function seedManyConversations(userId: string, count: number) {
+  const start = Date.now() - count * 60_000;
+  database.db.transaction((tx) => {
+    for (let i = 0; i < count; i += 500) {
+      const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => {
+        const n = i + j;
+        return {
+          id: newId(),
+          userId,
+          title: `Conversation ${n} about topic ${n % 97}`,
+          model: "bench",
+          createdAt: new Date(start + n * 60_000),
+          updatedAt: new Date(start + n * 60_000),
+        };
+      });
+      tx.insert(conversations).values(batch).run();
+      tx.insert(messages)
+        .values(
+          batch.map((conversation, j) => ({
+            id: newId(),
+            conversationId: conversation.id,
+            role: "user" as const,
+            content:
+              (i + j) % 1000 === 0
+                ? `Where is the needle in haystack ${i + j}?`
+                : `An ordinary question number ${i + j} about nothing in particular.`,
+            createdAt: conversation.createdAt,
+          })),
+        )
+        .run();
+    }
+  });
+}
