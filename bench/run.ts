@@ -64,7 +64,8 @@ const heavy = accounts[1]!;
 seedManyConversations(heavy.id, CONVERSATIONS);
 database.close();
 
-const server = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+const server = spawn(process.execPath, [...profile, "--import", "tsx", "server/main.ts"], {
   cwd: ROOT,
   env: {
     ...process.env,
