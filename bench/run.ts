@@ -23,7 +23,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 const CONCURRENCY = quick ? [1, 50, 100] : [1, 100, 500];
 const PAGE_SIZES = quick ? [10, 1000] : [10, 1000, 5000];
 const CONVERSATIONS = quick ? 2000 : 10_000;
-const TOKENS = 64;
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 64);
 const TOKEN_DELAY_MS = 10;
 const REPLY = Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" ");
 const PASSWORD = "bench password 1";

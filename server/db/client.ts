@@ -19,6 +19,7 @@ export function openDatabase(url: string): DatabaseHandle {
   // Other processes (the CLI, a second server) may hold the write lock for a moment.
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
+  cachePreparedStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   return {
     db,
@@ -29,6 +30,27 @@ export function openDatabase(url: string): DatabaseHandle {
       sqlite.close();
     },
   };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Drizzle asks better-sqlite3 to prepare every query anew, and compiling SQL is most of a
+ * small query's cost. Drizzle's SQL text is parameterised, so the same text can reuse one
+ * compiled statement; statements run synchronously, so one is never in use twice at once.
+ */
+function cachePreparedStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    const cached = cache.get(source);
+    // Drizzle switches raw (array) mode on per call; start every use in the default mode.
+    if (cached) return cached.reader ? cached.raw(false) : cached;
+    const statement = prepare(source);
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear(); // bulk inserts make one-off texts
+    cache.set(source, statement);
+    return statement;
+  }) as typeof sqlite.prepare;
 }
 
 /** A transaction handle; functions that may run inside one accept `Queryable`. */
