@@ -1,0 +1,76 @@
+/**
+ * Profiles the server while it streams replies, and nothing else:
+ *   npx tsx bench/profile-streams.ts [streams=300] [tokens=1]  → a .cpuprofile in ./profiles
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { hashPassword } from "../server/auth/password";
+import { openDatabase } from "../server/db/client";
+import { newId } from "../server/db/ids";
+import { migrateDatabase } from "../server/db/migrate";
+import { users } from "../server/db/schema";
+import { startFakeUpstream } from "../server/llm/fake-upstream";
+import { processCpuSeconds } from "./stats";
+import { teamgptStream } from "./streams";
+
+const STREAMS = Number(process.argv[2] ?? 300);
+const TOKENS = Number(process.argv[3] ?? 1);
+const ROOT = resolve(import.meta.dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "teamgpt-profile-"));
+const upstream = await startFakeUpstream({ models: ["bench"], defaultText: Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" ") });
+const database = openDatabase(join(dir, "p.db"));
+migrateDatabase(database.db);
+database.db
+  .insert(users)
+  .values({ id: newId(), username: "p", usernameKey: "p", passwordHash: await hashPassword("profile password") })
+  .run();
+database.close();
+const server = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "profiles")}`, "--import", "tsx", "server/main.ts"], {
+  cwd: ROOT,
+  env: {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: join(dir, "p.db"),
+    OPENAI_BASE_URL: upstream.url,
+    OPENAI_MODELS: "bench",
+    RATE_LIMITS: "off",
+    LOG_LEVEL: "warn",
+  },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const url = await new Promise<string>((done) => {
+  let out = "";
+  server.stdout!.on("data", (c: Buffer) => {
+    out += c.toString();
+    const m = out.match(/listening on (http:\/\/\S+)/);
+    if (m) done(m[1]!.replace("localhost", "127.0.0.1"));
+  });
+});
+const login = await fetch(`${url}/api/trpc/auth.login`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ username: "p", password: "profile password" }),
+});
+const token = ((await login.json()) as { result: { data: { token: string } } }).result.data.token;
+const create = async () =>
+  (
+    (await (
+      await fetch(`${url}/api/trpc/conversations.create`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: "{}",
+      })
+    ).json()) as { result: { data: { id: string } } }
+  ).result.data.id;
+const ids = await Promise.all(Array.from({ length: STREAMS }, create));
+const before = processCpuSeconds(server.pid!);
+for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "profile")));
+console.log(`server CPU per reply: ${(((processCpuSeconds(server.pid!) - before) / STREAMS) * 1000).toFixed(2)} ms (${TOKENS} tokens)`);
+server.kill("SIGTERM");
+await new Promise((done) => server.once("exit", done));
+await upstream.close();
+rmSync(dir, { recursive: true, force: true });
