@@ -24,6 +24,8 @@ export interface GenerationUpdate {
 }
 
 const CHECKPOINT_MS = 1_000;
+/** The shortest time between two delta events to one subscriber. */
+const BATCH_WINDOW_MS = 15;
 
 type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string };
 
@@ -70,10 +72,16 @@ export class Generation {
    */
   async *follow(fromOffset: number, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
     let offset = Math.min(fromOffset, this.text.length);
+    let lastSent = 0;
     while (!signal.aborted) {
       if (this.text.length > offset) {
+        // Tokens that arrive within one batch window go out as one event: a browser paints at
+        // most once a frame anyway, and every event costs the server a write and its framing.
+        const wait = lastSent + BATCH_WINDOW_MS - performance.now();
+        if (wait > 0 && !this.final) await sleep(wait, signal);
         const delta = this.text.slice(offset);
         offset = this.text.length;
+        lastSent = performance.now();
         yield { delta, offset };
         continue;
       }
@@ -215,6 +223,18 @@ class Watchdog {
   disarm() {
     clearTimeout(this.timer);
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }
 
 // Promise.withResolvers needs Node 22.
