@@ -71,9 +71,9 @@ const envSchema = z.object({
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   RATE_LIMITS: booleanSwitch.default(true),
-  LOGIN_ATTEMPTS_PER_IP: count("login attempts", 30),
+  LOGIN_FAILURES_PER_IP: count("failed logins", 50),
   LOGIN_FAILURES_PER_ACCOUNT: count("failed logins", 10),
-  REGISTRATIONS_PER_IP: count("registration attempts", 10),
+  REGISTRATION_FAILURES_PER_IP: count("failed registrations", 10),
   MESSAGES_PER_MINUTE: count("messages", 30),
   MAX_RUNNING_REPLIES: count("replies", 3),
   LOG_LEVEL: z

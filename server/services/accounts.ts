@@ -97,7 +97,17 @@ function usernameTaken(): ServiceError {
  * requests race for it, and a registration that fails leaves the key unused.
  */
 export async function register({ db, auth, limits }: AccountDeps, input: RegisterInput, client: { ip: string }): Promise<SignedIn> {
-  await limits.consume("registerPerIp", client.ip);
+  // Only failures count: a whole team registering from one office address is not an attack.
+  await limits.check("registerFailuresPerIp", client.ip);
+  try {
+    return await createAccount({ db, auth }, input);
+  } catch (error) {
+    if (error instanceof ServiceError) await limits.penalize("registerFailuresPerIp", client.ip);
+    throw error;
+  }
+}
+
+async function createAccount({ db, auth }: Pick<AccountDeps, "db" | "auth">, input: RegisterInput): Promise<SignedIn> {
   // Fail fast, before the deliberately slow hash, with the reason a person can act on.
   requireUsableKey(db, input.registrationKey);
   if (findUserByUsername(db, input.username)) throw usernameTaken();
@@ -120,12 +130,15 @@ export async function register({ db, auth, limits }: AccountDeps, input: Registe
 /** Same answer, and about the same time, for an unknown username and a wrong password. */
 export async function login({ db, auth, limits }: AccountDeps, input: LoginInput, client: { ip: string }): Promise<SignedIn> {
   const accountKey = usernameKey(input.username);
-  await limits.consume("loginPerIp", client.ip);
+  // Only failures count, per address and per account: colleagues behind one office address
+  // log in freely, password spraying and guessing do not.
+  await limits.check("loginFailuresPerIp", client.ip);
   await limits.check("loginFailuresPerUsername", accountKey);
   const user = findUserByUsername(db, input.username);
   const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
   if (!user || !valid) {
     await limits.penalize("loginFailuresPerUsername", accountKey);
+    await limits.penalize("loginFailuresPerIp", client.ip);
     throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
   }
   await limits.reset("loginFailuresPerUsername", accountKey);

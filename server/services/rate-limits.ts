@@ -9,21 +9,21 @@ import { ServiceError } from "./errors";
 export type LimitsConfig = Pick<
   Env,
   | "RATE_LIMITS"
-  | "LOGIN_ATTEMPTS_PER_IP"
+  | "LOGIN_FAILURES_PER_IP"
   | "LOGIN_FAILURES_PER_ACCOUNT"
-  | "REGISTRATIONS_PER_IP"
+  | "REGISTRATION_FAILURES_PER_IP"
   | "MESSAGES_PER_MINUTE"
   | "MAX_RUNNING_REPLIES"
 >;
 
 function policies(config: LimitsConfig) {
   return {
-    /** Every login attempt from one address, per 5 minutes: slows password spraying. */
-    loginPerIp: { points: config.LOGIN_ATTEMPTS_PER_IP, duration: 5 * 60 },
+    /** Failed logins from one address, per 15 minutes: slows password spraying. */
+    loginFailuresPerIp: { points: config.LOGIN_FAILURES_PER_IP, duration: 15 * 60 },
     /** Failed logins for one username from anywhere, per 15 minutes: slows guessing one account's password. */
     loginFailuresPerUsername: { points: config.LOGIN_FAILURES_PER_ACCOUNT, duration: 15 * 60 },
-    /** Registrations tried from one address, per hour: slows registration-key guessing. */
-    registerPerIp: { points: config.REGISTRATIONS_PER_IP, duration: 60 * 60 },
+    /** Failed registrations from one address, per hour: slows registration-key guessing. */
+    registerFailuresPerIp: { points: config.REGISTRATION_FAILURES_PER_IP, duration: 60 * 60 },
     /** Messages one person sends, per minute. */
     messagesPerUser: { points: config.MESSAGES_PER_MINUTE, duration: 60 },
   };
@@ -32,9 +32,9 @@ function policies(config: LimitsConfig) {
 export type LimitName = keyof ReturnType<typeof policies>;
 
 const MESSAGES: Record<LimitName, (seconds: number) => string> = {
-  loginPerIp: (s) => `Too many login attempts from your network. Try again in ${s} s.`,
+  loginFailuresPerIp: (s) => `Too many failed logins from your network. Try again in ${s} s.`,
   loginFailuresPerUsername: (s) => `Too many failed logins for this account. Try again in ${s} s.`,
-  registerPerIp: (s) => `Too many registration attempts from your network. Try again in ${s} s.`,
+  registerFailuresPerIp: (s) => `Too many failed registrations from your network. Try again in ${s} s.`,
   messagesPerUser: (s) => `You are sending messages too fast. Try again in ${s} s.`,
 };
 
@@ -90,9 +90,9 @@ export class RateLimits {
 
 export const NO_LIMITS = new RateLimits({
   RATE_LIMITS: false,
-  LOGIN_ATTEMPTS_PER_IP: 1,
+  LOGIN_FAILURES_PER_IP: 1,
   LOGIN_FAILURES_PER_ACCOUNT: 1,
-  REGISTRATIONS_PER_IP: 1,
+  REGISTRATION_FAILURES_PER_IP: 1,
   MESSAGES_PER_MINUTE: 1,
   MAX_RUNNING_REPLIES: 1,
 });
