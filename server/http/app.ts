@@ -51,9 +51,12 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
           .find(Boolean);
         return retryAfter ? { headers: new Headers({ "Retry-After": String(retryAfter) }) } : {};
       },
-      onError: ({ error, path }) => {
-        // Failures inside procedures are logged by their middleware; this catches the rest (bad requests to the adapter).
-        if (error.code === "INTERNAL_SERVER_ERROR" && !path) services.logger.error({ err: error.cause ?? error }, "tRPC request failed");
+      onError: ({ error, path, type, ctx }) => {
+        // Queries and mutations are logged by their middleware; a subscription fails later,
+        // while its events are read, and a request can fail before reaching any procedure.
+        if (error.code === "INTERNAL_SERVER_ERROR" && (type === "subscription" || !path)) {
+          services.logger.error({ err: error.cause ?? error, procedure: path, requestId: ctx?.requestId }, "tRPC request failed");
+        }
       },
     }),
   );
