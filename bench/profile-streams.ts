@@ -27,7 +27,8 @@ database.db
   .values({ id: newId(), username: "p", usernameKey: "p", passwordHash: await hashPassword("profile password") })
   .run();
 database.close();
-const server = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "profiles")}`, "--import", "tsx", "server/main.ts"], {
+const profileFlags = process.env.NO_PROFILE ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "profiles")}`];
+const server = spawn(process.execPath, [...profileFlags, "--import", "tsx", "server/main.ts"], {
   cwd: ROOT,
   env: {
     ...process.env,
@@ -66,6 +67,8 @@ const create = async () =>
       })
     ).json()) as { result: { data: { id: string } } }
   ).result.data.id;
+const warm = await Promise.all(Array.from({ length: 100 }, create));
+for (let i = 0; i < warm.length; i += 25) await Promise.all(warm.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "warm up")));
 const ids = await Promise.all(Array.from({ length: STREAMS }, create));
 const before = processCpuSeconds(server.pid!);
 for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "profile")));
