@@ -36,3 +36,13 @@ export function FormError({ message }: { message: string | null | undefined }) {
     </p>
   );
 }
+
+/** Shown when the browser would drop the session cookie: production mode over plain http. */
+export function InsecureOriginWarning() {
+  return (
+    <p className="form-error" role="alert">
+      TeamGPT runs in production mode but this page came over plain http, so your browser will not keep the login. Open it over https, or
+      (on a trusted network) have the admin set <code>PUBLIC_ORIGIN</code> to this http:// address.
+    </p>
+  );
+}

@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
-import { AuthCard, FormError } from "~/components/auth-card";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { AuthCard, FormError, InsecureOriginWarning } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -8,9 +8,9 @@ import { cookieHeaders, requireAnonymous, safeRedirectPath } from "~/lib/session
 
 export const meta: MetaFunction = () => [{ title: "Log in · TeamGPT" }];
 
-export function loader({ context }: LoaderFunctionArgs) {
+export function loader({ context, request }: LoaderFunctionArgs) {
   requireAnonymous(context);
-  return null;
+  return { insecureOrigin: context.insecureOrigin(request.url) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -27,6 +27,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function LoginPage() {
   const result = useActionData<typeof action>();
+  const { insecureOrigin } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
@@ -43,6 +44,7 @@ export default function LoginPage() {
     >
       <Form method="post" noValidate ref={formRef}>
         <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
+        {insecureOrigin ? <InsecureOriginWarning /> : null}
         <FormError message={result?.formError} />
         <Field
           label="Username"

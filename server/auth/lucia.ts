@@ -29,7 +29,7 @@ export type Auth = ReturnType<typeof createAuth>;
  * Secure in production, except when PUBLIC_ORIGIN says the app is reached over plain
  * http (a LAN install): browsers drop Secure cookies there and nobody could log in.
  */
-function useSecureCookie(env: Env): boolean {
+export function useSecureCookie(env: Pick<Env, "NODE_ENV" | "PUBLIC_ORIGIN">): boolean {
   if (env.NODE_ENV !== "production") return false;
   return !env.PUBLIC_ORIGIN?.startsWith("http://");
 }
@@ -39,4 +39,14 @@ declare module "lucia" {
     Lucia: Auth;
     DatabaseUserAttributes: Pick<UserRow, "username" | "role" | "createdAt" | "disabledAt">;
   }
+}
+
+/**
+ * Browsers drop a Secure cookie set over plain http, except on localhost: such a login
+ * "works" and then forgets the person at once. Pages warn instead of failing silently.
+ */
+export function secureCookieWillBeDropped(env: Pick<Env, "NODE_ENV" | "PUBLIC_ORIGIN">, requestUrl: string): boolean {
+  const url = new URL(requestUrl);
+  const local = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
+  return useSecureCookie(env) && url.protocol === "http:" && !local;
 }

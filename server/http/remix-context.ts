@@ -1,5 +1,6 @@
 import type { Response } from "express";
 import { sql } from "drizzle-orm";
+import { secureCookieWillBeDropped } from "../auth/lucia";
 import { toPublicUser, type PublicUser } from "../services/accounts";
 import { createContextInner, type AppServices } from "../trpc/context";
 import { describeError } from "../trpc/errors";
@@ -21,6 +22,8 @@ export type RemixContext = {
   checkHealth: () => HealthReport;
   /** The nonce of this response's Content-Security-Policy, for Remix's inline scripts. */
   cspNonce: string;
+  /** True when the session cookie could not be kept by the browser (production over plain http). */
+  insecureOrigin: (requestUrl: string) => boolean;
 };
 
 export interface HealthReport {
@@ -39,6 +42,7 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
     describeError,
     checkHealth: () => checkHealth(services),
     cspNonce: String(res.locals.cspNonce ?? ""),
+    insecureOrigin: (requestUrl) => secureCookieWillBeDropped(services.env, requestUrl),
   };
 }
 

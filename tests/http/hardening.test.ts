@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -7,6 +8,19 @@ beforeAll(async () => {
   server = await startTestServer({ RATE_LIMITS: "on" });
 });
 afterAll(() => server.stop());
+
+/** fetch() will not send another Host; a browser reaching us by a LAN name would. */
+function getWithHost(url: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers: { host } }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve(body));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
 
 const healthy = async () => (await fetch(`${server.url}/healthz`)).status === 200;
 
@@ -90,6 +104,12 @@ describe("security headers", () => {
     try {
       const response = await fetch(`${production.url}/healthz`);
       expect(response.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+
+      // Over plain http from another machine the Secure cookie would be dropped: the login page says so.
+      const fromLan = await getWithHost(`${production.url}/login`, "teamgpt.lan:3000");
+      expect(fromLan).toContain("your browser will not keep the login");
+      const fromLocalhost = await (await fetch(`${production.url}/login`)).text();
+      expect(fromLocalhost).not.toContain("your browser will not keep the login");
     } finally {
       await production.stop();
     }
