@@ -1,13 +1,13 @@
-import { DrizzleSQLiteAdapter } from "@lucia-auth/adapter-drizzle";
 import { Lucia, TimeSpan } from "lucia";
 import type { Db } from "../db/client";
-import { sessions, users, type UserRow } from "../db/schema";
+import type { UserRow } from "../db/schema";
 import type { Env } from "../env";
+import { SessionAdapter } from "./session-adapter";
 
 export const SESSION_COOKIE_NAME = "teamgpt_session";
 
 export function createAuth(db: Db, env: Env) {
-  return new Lucia(new DrizzleSQLiteAdapter(db, sessions, users), {
+  return new Lucia(new SessionAdapter(db), {
     sessionExpiresIn: new TimeSpan(env.SESSION_DAYS, "d"),
     sessionCookie: {
       name: SESSION_COOKIE_NAME,
