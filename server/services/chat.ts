@@ -2,6 +2,7 @@ import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
 import { newId } from "../db/ids";
+import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import type { ModelCatalog } from "../llm/models";
@@ -142,13 +143,28 @@ function hasMessages(db: Queryable, conversationId: string): boolean {
 }
 
 function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {
-  const userMessage = db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.conversationId, conversationId), eq(messages.clientMessageId, clientMessageId)))
-    .get();
+  const question = preparedOnce(db, "messageByClientId", () =>
+    db
+      .select()
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, sql.placeholder("conversationId")),
+          eq(messages.clientMessageId, sql.placeholder("clientMessageId")),
+        ),
+      )
+      .prepare(),
+  );
+  const userMessage = question.get({ conversationId, clientMessageId });
   if (!userMessage) return null;
-  const assistantMessage = db.select().from(messages).where(eq(messages.parentId, userMessage.id)).get();
+  const answer = preparedOnce(db, "replyTo", () =>
+    db
+      .select()
+      .from(messages)
+      .where(eq(messages.parentId, sql.placeholder("parentId")))
+      .prepare(),
+  );
+  const assistantMessage = answer.get({ parentId: userMessage.id });
   return assistantMessage ? { userMessage, assistantMessage } : null;
 }
 
@@ -165,12 +181,14 @@ function requireCapacity(deps: ChatDeps, userId: string): void {
 }
 
 function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId: string): boolean {
-  const streaming = db
-    .select({ id: messages.id })
-    .from(messages)
-    .where(and(eq(messages.conversationId, conversationId), eq(messages.status, "streaming")))
-    .all();
-  return streaming.some((row) => generations.get(row.id));
+  const query = preparedOnce(db, "streamingReplies", () =>
+    db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(and(eq(messages.conversationId, sql.placeholder("conversationId")), eq(messages.status, "streaming")))
+      .prepare(),
+  );
+  return query.all({ conversationId }).some((row) => generations.get(row.id));
 }
 
 /**
@@ -178,12 +196,15 @@ function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId
  * the budget (oldest dropped first); the system prompt and the newest message always go.
  */
 export function promptFor(db: Db, conversation: ConversationRow, newestUserMessageId: string, budgetChars: number): ChatTurn[] {
-  const rows = db
-    .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
-    .from(messages)
-    .where(eq(messages.conversationId, conversation.id))
-    .orderBy(asc(messages.createdAt), asc(sql`rowid`))
-    .all();
+  const query = preparedOnce(db, "historyOf", () =>
+    db
+      .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
+      .from(messages)
+      .where(eq(messages.conversationId, sql.placeholder("conversationId")))
+      .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+      .prepare(),
+  );
+  const rows = query.all({ conversationId: conversation.id });
   const history = rows.filter((row) => row.id === newestUserMessageId || isUsableTurn(row));
   const newest = history.findIndex((row) => row.id === newestUserMessageId);
   const turns: ChatTurn[] = [];
@@ -207,14 +228,24 @@ function isUsableTurn(row: { role: MessageRow["role"]; content: string; status: 
 
 /** An assistant message, owned by `userId`, with the user message it answers. */
 function requireReply(db: Db, userId: string, messageId: string): { reply: MessageRow; question: MessageRow | null } {
-  const row = db
-    .select({ message: messages })
-    .from(messages)
-    .innerJoin(conversations, eq(messages.conversationId, conversations.id))
-    .where(and(eq(messages.id, messageId), eq(conversations.userId, userId)))
-    .get();
+  const replyOfUser = preparedOnce(db, "replyOfUser", () =>
+    db
+      .select({ message: messages })
+      .from(messages)
+      .innerJoin(conversations, eq(messages.conversationId, conversations.id))
+      .where(and(eq(messages.id, sql.placeholder("messageId")), eq(conversations.userId, sql.placeholder("userId"))))
+      .prepare(),
+  );
+  const row = replyOfUser.get({ messageId, userId });
   if (!row || row.message.role !== "assistant") throw new ServiceError("NOT_FOUND", "That reply does not exist, or it is not yours.");
-  const question = row.message.parentId ? (db.select().from(messages).where(eq(messages.id, row.message.parentId)).get() ?? null) : null;
+  const messageById = preparedOnce(db, "messageById", () =>
+    db
+      .select()
+      .from(messages)
+      .where(eq(messages.id, sql.placeholder("id")))
+      .prepare(),
+  );
+  const question = row.message.parentId ? (messageById.get({ id: row.message.parentId }) ?? null) : null;
   return { reply: row.message, question };
 }
 

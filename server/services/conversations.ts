@@ -1,7 +1,8 @@
 import { and, desc, eq, exists, lt, or, sql, type SQLWrapper } from "drizzle-orm";
 import { z } from "zod";
-import type { Db, Queryable } from "../db/client";
+import type { Db } from "../db/client";
 import { newId } from "../db/ids";
+import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
 
@@ -103,12 +104,15 @@ export function toMessage(row: MessageRow): Message {
 const notFound = () => new ServiceError("NOT_FOUND", "That conversation does not exist, or it is not yours.");
 
 /** Ownership lives in the query: another user's id reads exactly like a missing one. */
-export function requireConversation(db: Queryable, userId: string, id: string): ConversationRow {
-  const row = db
-    .select()
-    .from(conversations)
-    .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
-    .get();
+export function requireConversation(db: Db, userId: string, id: string): ConversationRow {
+  const query = preparedOnce(db, "conversationOfUser", () =>
+    db
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.id, sql.placeholder("id")), eq(conversations.userId, sql.placeholder("userId"))))
+      .prepare(),
+  );
+  const row = query.get({ id, userId });
   if (!row) throw notFound();
   return row;
 }
