@@ -2,7 +2,6 @@
  * Profiles the server while it streams replies, and nothing else:
  *   npx tsx bench/profile-streams.ts [streams=300] [tokens=1]  → a .cpuprofile in ./profiles
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +11,7 @@ import { newId } from "../server/db/ids";
 import { migrateDatabase } from "../server/db/migrate";
 import { users } from "../server/db/schema";
 import { startFakeUpstream } from "../server/llm/fake-upstream";
+import { startServerProcess } from "./server-process";
 import { processCpuSeconds } from "./stats";
 import { teamgptStream } from "./streams";
 
@@ -28,29 +28,8 @@ database.db
   .run();
 database.close();
 const profileFlags = process.env.NO_PROFILE ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "profiles")}`];
-const server = spawn(process.execPath, [...profileFlags, "--import", "tsx", "server/main.ts"], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    NODE_ENV: "production",
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: join(dir, "p.db"),
-    OPENAI_BASE_URL: upstream.url,
-    OPENAI_MODELS: "bench",
-    RATE_LIMITS: "off",
-    LOG_LEVEL: "warn",
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const url = await new Promise<string>((done) => {
-  let out = "";
-  server.stdout!.on("data", (c: Buffer) => {
-    out += c.toString();
-    const m = out.match(/listening on (http:\/\/\S+)/);
-    if (m) done(m[1]!.replace("localhost", "127.0.0.1"));
-  });
-});
+const server = await startServerProcess({ databaseFile: join(dir, "p.db"), upstreamUrl: upstream.url, nodeFlags: profileFlags });
+const { url, pid } = server;
 const login = await fetch(`${url}/api/trpc/auth.login`, {
   method: "POST",
   headers: { "content-type": "application/json" },
@@ -70,10 +49,9 @@ const create = async () =>
 const warm = await Promise.all(Array.from({ length: 100 }, create));
 for (let i = 0; i < warm.length; i += 25) await Promise.all(warm.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "warm up")));
 const ids = await Promise.all(Array.from({ length: STREAMS }, create));
-const before = processCpuSeconds(server.pid!);
+const before = processCpuSeconds(pid);
 for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "profile")));
-console.log(`server CPU per reply: ${(((processCpuSeconds(server.pid!) - before) / STREAMS) * 1000).toFixed(2)} ms (${TOKENS} tokens)`);
-server.kill("SIGTERM");
-await new Promise((done) => server.once("exit", done));
+console.log(`server CPU per reply: ${(((processCpuSeconds(pid) - before) / STREAMS) * 1000).toFixed(2)} ms (${TOKENS} tokens)`);
+await server.stop();
 await upstream.close();
 rmSync(dir, { recursive: true, force: true });

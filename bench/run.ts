@@ -4,7 +4,6 @@
  * upstream alone (the floor), on this machine. Prints a table and writes
  * bench/results/latest.json.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +15,7 @@ import { migrateDatabase } from "../server/db/migrate";
 import { conversations, messages, users } from "../server/db/schema";
 import { startFakeUpstream } from "../server/llm/fake-upstream";
 import { median, percentile, processCpuSeconds, processRssBytes, round } from "./stats";
+import { startServerProcess } from "./server-process";
 import { teamgptStream, upstreamStream, type StreamTiming } from "./streams";
 
 const quick = process.argv.includes("--quick");
@@ -65,33 +65,8 @@ seedManyConversations(heavy.id, CONVERSATIONS);
 database.close();
 
 const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
-const server = spawn(process.execPath, [...profile, "--import", "tsx", "server/main.ts"], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    NODE_ENV: "production",
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseFile,
-    OPENAI_BASE_URL: upstream.url,
-    OPENAI_API_KEY: "bench",
-    OPENAI_MODELS: "bench",
-    RATE_LIMITS: "off",
-    LOG_LEVEL: "warn",
-    PUBLIC_ORIGIN: "http://127.0.0.1",
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const url = await new Promise<string>((resolveUrl, reject) => {
-  let output = "";
-  server.stdout!.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-    const match = output.match(/listening on (http:\/\/\S+)/);
-    if (match) resolveUrl(match[1]!.replace("localhost", "127.0.0.1"));
-  });
-  server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-});
-const pid = server.pid!;
+const server = await startServerProcess({ databaseFile, upstreamUrl: upstream.url, nodeFlags: profile });
+const { url, pid } = server;
 
 try {
   console.log(
@@ -154,8 +129,7 @@ try {
   const missed = rows.filter((row) => row.pass === false);
   console.log(`\n${missed.length === 0 ? "Every target met." : `${missed.length} target(s) missed.`} Results in bench/results/latest.json`);
 } finally {
-  server.kill("SIGTERM");
-  await new Promise((done) => server.once("exit", done));
+  await server.stop();
   await upstream.close();
   rmSync(dir, { recursive: true, force: true });
 }
