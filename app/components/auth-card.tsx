@@ -6,12 +6,15 @@ export function AuthCard({
   title,
   lead,
   footer,
+  insecureOrigin = false,
   children,
 }: {
   id: string;
   title: string;
   lead?: string;
   footer: ReactNode;
+  /** The browser would drop the session cookie here (see InsecureOriginWarning). */
+  insecureOrigin?: boolean;
   children: ReactNode;
 }) {
   return (
@@ -20,6 +23,7 @@ export function AuthCard({
         <p className="brand-mark">TeamGPT</p>
         <h1 id={id}>{title}</h1>
         {lead ? <p className="lead">{lead}</p> : null}
+        {insecureOrigin ? <InsecureOriginWarning /> : null}
         {children}
         <p className="switch">{footer}</p>
       </section>

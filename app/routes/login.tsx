@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
-import { AuthCard, FormError, InsecureOriginWarning } from "~/components/auth-card";
+import { AuthCard, FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -34,6 +34,7 @@ export default function LoginPage() {
   const formRef = useResetAfterFailure(result, ["password"]);
   return (
     <AuthCard
+      insecureOrigin={insecureOrigin}
       id="login-title"
       title="Log in"
       footer={
@@ -44,7 +45,6 @@ export default function LoginPage() {
     >
       <Form method="post" noValidate ref={formRef}>
         <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
-        {insecureOrigin ? <InsecureOriginWarning /> : null}
         <FormError message={result?.formError} />
         <Field
           label="Username"

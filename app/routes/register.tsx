@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
-import { AuthCard, FormError, InsecureOriginWarning } from "~/components/auth-card";
+import { AuthCard, FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -37,6 +37,7 @@ export default function RegisterPage() {
   const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
   return (
     <AuthCard
+      insecureOrigin={insecureOrigin}
       id="register-title"
       title="Create your account"
       lead="You need a registration key from an admin of your team."
@@ -47,7 +48,6 @@ export default function RegisterPage() {
       }
     >
       <Form method="post" noValidate ref={formRef}>
-        {insecureOrigin ? <InsecureOriginWarning /> : null}
         <FormError message={result?.formError} />
         <Field
           label="Username"
