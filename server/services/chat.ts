@@ -1,15 +1,25 @@
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db, Queryable } from "../db/client";
+import type { Db } from "../db/client";
 import { newId } from "../db/ids";
-import { preparedOnce } from "../db/prepared";
-import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
+import { messages, type ConversationRow, type MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import type { ModelCatalog } from "../llm/models";
 import type { ChatTurn } from "../llm/provider";
 import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
+import {
+  hasMessages,
+  historyOf,
+  insertMessage,
+  messageByClientId,
+  messageById,
+  messageOfUser,
+  recordTurn,
+  replyTo,
+  streamingReplyIds,
+} from "./message-queries";
 import type { RateLimits } from "./rate-limits";
 
 export const MAX_MESSAGE_CHARS = 100_000;
@@ -81,7 +91,7 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
 
-  const pair = db.transaction((tx) => insertPair(tx, conversation, { ...input, model }));
+  const pair = db.transaction(() => insertPair(db, conversation, { ...input, model }));
   deps.generations.start({
     userId,
     message: pair.assistantMessage,
@@ -91,81 +101,48 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   return pair;
 }
 
-function insertPair(tx: Queryable, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
+function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
   const now = Date.now();
-  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(tx, conversation.id);
-  const [userMessage] = tx
-    .insert(messages)
-    .values({
-      id: newId(),
-      conversationId: conversation.id,
-      role: "user",
-      content: input.content,
-      status: "complete",
-      clientMessageId: input.clientMessageId ?? null,
-      createdAt: new Date(now),
-    })
-    .returning()
-    .all();
-  const assistantMessage = insertEmptyReply(tx, userMessage!, input.model);
-  tx.update(conversations)
-    .set({
-      updatedAt: new Date(now),
-      model: input.model,
-      ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
-    })
-    .where(eq(conversations.id, conversation.id))
-    .run();
-  return { userMessage: userMessage!, assistantMessage };
+  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(db, conversation.id);
+  const userMessage = insertMessage(db, {
+    id: newId(),
+    conversationId: conversation.id,
+    role: "user",
+    content: input.content,
+    status: "complete",
+    model: null,
+    clientMessageId: input.clientMessageId ?? null,
+    parentId: null,
+    createdAt: new Date(now),
+  });
+  const assistantMessage = insertEmptyReply(db, userMessage, input.model);
+  recordTurn(db, conversation.id, {
+    updatedAt: new Date(now),
+    model: input.model,
+    ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
+  });
+  return { userMessage, assistantMessage };
 }
 
 /** The reply a generation will fill, right after its question in "oldest first" order. */
-function insertEmptyReply(tx: Queryable, question: MessageRow, model: string): MessageRow {
-  const [reply] = tx
-    .insert(messages)
-    .values({
-      id: newId(),
-      conversationId: question.conversationId,
-      role: "assistant",
-      content: "",
-      status: "streaming",
-      model,
-      parentId: question.id,
-      createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
-    })
-    .returning()
-    .all();
-  return reply!;
-}
-
-function hasMessages(db: Queryable, conversationId: string): boolean {
-  return Boolean(db.select({ id: messages.id }).from(messages).where(eq(messages.conversationId, conversationId)).limit(1).get());
+function insertEmptyReply(db: Db, question: MessageRow, model: string): MessageRow {
+  return insertMessage(db, {
+    id: newId(),
+    conversationId: question.conversationId,
+    role: "assistant",
+    content: "",
+    status: "streaming",
+    model,
+    clientMessageId: null,
+    parentId: question.id,
+    createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
+  });
 }
 
 function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {
-  const question = preparedOnce(db, "messageByClientId", () =>
-    db
-      .select()
-      .from(messages)
-      .where(
-        and(
-          eq(messages.conversationId, sql.placeholder("conversationId")),
-          eq(messages.clientMessageId, sql.placeholder("clientMessageId")),
-        ),
-      )
-      .prepare(),
-  );
-  const userMessage = question.get({ conversationId, clientMessageId });
-  if (!userMessage) return null;
-  const answer = preparedOnce(db, "replyTo", () =>
-    db
-      .select()
-      .from(messages)
-      .where(eq(messages.parentId, sql.placeholder("parentId")))
-      .prepare(),
-  );
-  const assistantMessage = answer.get({ parentId: userMessage.id });
-  return assistantMessage ? { userMessage, assistantMessage } : null;
+  const userMessage = messageByClientId(db, conversationId, clientMessageId);
+  const assistantMessage = userMessage && replyTo(db, userMessage.id);
+  return userMessage && assistantMessage ? { userMessage, assistantMessage } : null;
 }
 
 /** A few replies at once per person: each holds an upstream connection and server memory. */
@@ -181,14 +158,7 @@ function requireCapacity(deps: ChatDeps, userId: string): void {
 }
 
 function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId: string): boolean {
-  const query = preparedOnce(db, "streamingReplies", () =>
-    db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(and(eq(messages.conversationId, sql.placeholder("conversationId")), eq(messages.status, "streaming")))
-      .prepare(),
-  );
-  return query.all({ conversationId }).some((row) => generations.get(row.id));
+  return streamingReplyIds(db, conversationId).some((id) => generations.get(id));
 }
 
 /**
@@ -196,15 +166,7 @@ function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId
  * the budget (oldest dropped first); the system prompt and the newest message always go.
  */
 export function promptFor(db: Db, conversation: ConversationRow, newestUserMessageId: string, budgetChars: number): ChatTurn[] {
-  const query = preparedOnce(db, "historyOf", () =>
-    db
-      .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
-      .from(messages)
-      .where(eq(messages.conversationId, sql.placeholder("conversationId")))
-      .orderBy(asc(messages.createdAt), asc(sql`rowid`))
-      .prepare(),
-  );
-  const rows = query.all({ conversationId: conversation.id });
+  const rows = historyOf(db, conversation.id);
   const history = rows.filter((row) => row.id === newestUserMessageId || isUsableTurn(row));
   const newest = history.findIndex((row) => row.id === newestUserMessageId);
   const turns: ChatTurn[] = [];
@@ -228,25 +190,10 @@ function isUsableTurn(row: { role: MessageRow["role"]; content: string; status: 
 
 /** An assistant message, owned by `userId`, with the user message it answers. */
 function requireReply(db: Db, userId: string, messageId: string): { reply: MessageRow; question: MessageRow | null } {
-  const replyOfUser = preparedOnce(db, "replyOfUser", () =>
-    db
-      .select({ message: messages })
-      .from(messages)
-      .innerJoin(conversations, eq(messages.conversationId, conversations.id))
-      .where(and(eq(messages.id, sql.placeholder("messageId")), eq(conversations.userId, sql.placeholder("userId"))))
-      .prepare(),
-  );
-  const row = replyOfUser.get({ messageId, userId });
-  if (!row || row.message.role !== "assistant") throw new ServiceError("NOT_FOUND", "That reply does not exist, or it is not yours.");
-  const messageById = preparedOnce(db, "messageById", () =>
-    db
-      .select()
-      .from(messages)
-      .where(eq(messages.id, sql.placeholder("id")))
-      .prepare(),
-  );
-  const question = row.message.parentId ? (messageById.get({ id: row.message.parentId }) ?? null) : null;
-  return { reply: row.message, question };
+  const reply = messageOfUser(db, userId, messageId);
+  if (!reply || reply.role !== "assistant") throw new ServiceError("NOT_FOUND", "That reply does not exist, or it is not yours.");
+  const question = reply.parentId ? (messageById(db, reply.parentId) ?? null) : null;
+  return { reply, question };
 }
 
 export interface TrackedStreamEvent {
@@ -259,15 +206,28 @@ export interface TrackedStreamEvent {
  * `<messageId>:<characters seen>`, so a reconnect resumes at the exact character whether the
  * reply is still running here or already saved.
  */
-export async function* replyEvents(
+export function replyEvents(
   deps: ChatDeps,
   userId: string,
   input: { messageId: string; lastEventId?: string | null },
   signal: AbortSignal,
 ): AsyncGenerator<TrackedStreamEvent> {
-  const { reply, question } = requireReply(deps.db, userId, input.messageId);
+  const exchange = requireReply(deps.db, userId, input.messageId);
+  return exchangeEvents(deps, exchange, parseEventId(input.lastEventId, exchange.reply.id), signal);
+}
+
+/** The events of a reply just started (or found again by its `clientMessageId`). */
+export function startedReplyEvents(deps: ChatDeps, pair: ReplyPair, signal: AbortSignal): AsyncGenerator<TrackedStreamEvent> {
+  return exchangeEvents(deps, { reply: pair.assistantMessage, question: pair.userMessage }, null, signal);
+}
+
+async function* exchangeEvents(
+  deps: ChatDeps,
+  { reply, question }: { reply: MessageRow; question: MessageRow | null },
+  resumeFrom: number | null,
+  signal: AbortSignal,
+): AsyncGenerator<TrackedStreamEvent> {
   const generation = deps.generations.get(reply.id);
-  const resumeFrom = parseEventId(input.lastEventId, reply.id);
   const id = (offset: number, end = false) => `${reply.id}:${offset}${end ? ":end" : ""}`;
 
   if (resumeFrom === null) {
@@ -343,8 +303,8 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
   const fresh = deps.db.transaction((tx) => {
     tx.delete(messages).where(eq(messages.id, reply.id)).run();
-    const row = insertEmptyReply(tx, question, chosen);
-    tx.update(conversations).set({ updatedAt: new Date(), model: chosen }).where(eq(conversations.id, conversation.id)).run();
+    const row = insertEmptyReply(deps.db, question, chosen);
+    recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen });
     return row;
   });
   deps.generations.start({

@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { conversations, messages, type MessageRow } from "../db/schema";
+import type { MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import { ProviderError, type ChatProvider, type ChatTurn } from "../llm/provider";
 import type { Logger } from "../logger";
+import { saveReply, saveReplyText, touchConversation } from "./message-queries";
 
 /**
  * Replies belong to the server, not to a connection: a generation runs in this per-process
@@ -123,7 +123,7 @@ export class Generation {
     const checkpoint = setInterval(() => {
       if (this.text.length === checkpointed) return;
       checkpointed = this.text.length;
-      this.db.update(messages).set({ content: this.text }).where(eq(messages.id, this.message.id)).run();
+      saveReplyText(this.db, this.message.id, this.text);
     }, CHECKPOINT_MS);
 
     let outcome: { status: MessageRow["status"]; error: string | null };
@@ -161,22 +161,16 @@ export class Generation {
   }
 
   private finish(outcome: { status: MessageRow["status"]; error: string | null }): MessageRow {
-    const now = new Date();
-    const final = this.db.transaction((tx) => {
-      const [row] = tx
-        .update(messages)
-        .set({
-          content: this.text,
-          status: outcome.status,
-          error: outcome.error,
-          promptTokens: this.usage?.promptTokens ?? null,
-          completionTokens: this.usage?.completionTokens ?? null,
-        })
-        .where(eq(messages.id, this.message.id))
-        .returning()
-        .all();
-      tx.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, this.message.conversationId)).run();
-      return row!;
+    const final = this.db.transaction(() => {
+      const row = saveReply(this.db, this.message.id, {
+        content: this.text,
+        status: outcome.status,
+        error: outcome.error,
+        promptTokens: this.usage?.promptTokens ?? null,
+        completionTokens: this.usage?.completionTokens ?? null,
+      });
+      touchConversation(this.db, this.message.conversationId, new Date());
+      return row;
     });
     this.final = final;
     this.notify();

@@ -8,6 +8,7 @@ import {
   resumeInput,
   sendAndWait,
   sendMessageInput,
+  startedReplyEvents,
   startReply,
   stopReply,
   streamInput,
@@ -22,8 +23,11 @@ export const chatRouter = createTRPCRouter({
    * same reply from where it left off instead of sending the message again.
    */
   stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-    const messageId = messageIdOfEventId(input.lastEventId) ?? (await startReply(ctx, ctx.user.id, input)).assistantMessage.id;
-    const events = replyEvents(ctx, ctx.user.id, { messageId, lastEventId: input.lastEventId }, signal ?? new AbortController().signal);
+    const until = signal ?? new AbortController().signal;
+    const resumed = messageIdOfEventId(input.lastEventId);
+    const events = resumed
+      ? replyEvents(ctx, ctx.user.id, { messageId: resumed, lastEventId: input.lastEventId }, until)
+      : startedReplyEvents(ctx, await startReply(ctx, ctx.user.id, input), until);
     for await (const event of events) yield tracked(event.id, event.data);
   }),
 

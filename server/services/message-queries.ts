@@ -1,0 +1,194 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { preparedOnce } from "../db/prepared";
+import { conversations, messages, type MessageRow } from "../db/schema";
+
+/**
+ * The queries every reply runs, built once per database handle (see preparedOnce): a reply
+ * costs about a dozen of them, and building each in Drizzle took longer than SQLite ran it.
+ * They run on the one connection, so they also take part in a `db.transaction` around them.
+ */
+
+const p = sql.placeholder;
+
+/**
+ * A placeholder in `update().set()`: Drizzle encodes it like the column at run time, but its
+ * types accept placeholders there only from 1.0 on (drizzle-orm#5084); `T` is the column's type.
+ */
+function setTo<T>(name: string): T {
+  return sql.placeholder(name) as unknown as T;
+}
+
+export function messageById(db: Db, id: string): MessageRow | undefined {
+  return preparedOnce(db, "messageById", () =>
+    db
+      .select()
+      .from(messages)
+      .where(eq(messages.id, p("id")))
+      .prepare(),
+  ).get({ id });
+}
+
+/** An assistant message, found only through a conversation `userId` owns. */
+export function messageOfUser(db: Db, userId: string, messageId: string): MessageRow | undefined {
+  const query = preparedOnce(db, "messageOfUser", () =>
+    db
+      .select({ message: messages })
+      .from(messages)
+      .innerJoin(conversations, eq(messages.conversationId, conversations.id))
+      .where(and(eq(messages.id, p("messageId")), eq(conversations.userId, p("userId"))))
+      .prepare(),
+  );
+  return query.get({ messageId, userId })?.message;
+}
+
+export function messageByClientId(db: Db, conversationId: string, clientMessageId: string): MessageRow | undefined {
+  const query = preparedOnce(db, "messageByClientId", () =>
+    db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.conversationId, p("conversationId")), eq(messages.clientMessageId, p("clientMessageId"))))
+      .prepare(),
+  );
+  return query.get({ conversationId, clientMessageId });
+}
+
+export function replyTo(db: Db, questionId: string): MessageRow | undefined {
+  const query = preparedOnce(db, "replyTo", () =>
+    db
+      .select()
+      .from(messages)
+      .where(eq(messages.parentId, p("parentId")))
+      .prepare(),
+  );
+  return query.get({ parentId: questionId });
+}
+
+export function hasMessages(db: Db, conversationId: string): boolean {
+  const query = preparedOnce(db, "anyMessageIn", () =>
+    db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(eq(messages.conversationId, p("conversationId")))
+      .limit(1)
+      .prepare(),
+  );
+  return query.get({ conversationId }) !== undefined;
+}
+
+export function streamingReplyIds(db: Db, conversationId: string): string[] {
+  const query = preparedOnce(db, "streamingReplies", () =>
+    db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(and(eq(messages.conversationId, p("conversationId")), eq(messages.status, "streaming")))
+      .prepare(),
+  );
+  return query.all({ conversationId }).map((row) => row.id);
+}
+
+/** Every message of a conversation, oldest first, with what a prompt needs. */
+export function historyOf(db: Db, conversationId: string) {
+  const query = preparedOnce(db, "historyOf", () =>
+    db
+      .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
+      .from(messages)
+      .where(eq(messages.conversationId, p("conversationId")))
+      .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+      .prepare(),
+  );
+  return query.all({ conversationId });
+}
+
+export type NewMessage = Pick<
+  MessageRow,
+  "id" | "conversationId" | "role" | "content" | "status" | "model" | "clientMessageId" | "parentId" | "createdAt"
+>;
+
+export function insertMessage(db: Db, message: NewMessage): MessageRow {
+  const query = preparedOnce(db, "insertMessage", () =>
+    db
+      .insert(messages)
+      .values({
+        id: p("id"),
+        conversationId: p("conversationId"),
+        role: p("role"),
+        content: p("content"),
+        status: p("status"),
+        model: p("model"),
+        clientMessageId: p("clientMessageId"),
+        parentId: p("parentId"),
+        createdAt: p("createdAt"),
+      })
+      .returning()
+      .prepare(),
+  );
+  return query.get(message)!;
+}
+
+/** A new turn moves the conversation to the top of the list and records the model it used. */
+export function recordTurn(db: Db, id: string, turn: { updatedAt: Date; model: string; title?: string }): void {
+  if (turn.title !== undefined) {
+    const query = preparedOnce(db, "recordTurnTitled", () =>
+      db
+        .update(conversations)
+        .set({ updatedAt: setTo<Date>("updatedAt"), model: setTo<string>("model"), title: setTo<string>("title") })
+        .where(eq(conversations.id, p("id")))
+        .prepare(),
+    );
+    query.run({ id, updatedAt: turn.updatedAt, model: turn.model, title: turn.title });
+    return;
+  }
+  const query = preparedOnce(db, "recordTurn", () =>
+    db
+      .update(conversations)
+      .set({ updatedAt: setTo<Date>("updatedAt"), model: setTo<string>("model") })
+      .where(eq(conversations.id, p("id")))
+      .prepare(),
+  );
+  query.run({ id, updatedAt: turn.updatedAt, model: turn.model });
+}
+
+/** A finished reply moves its conversation to the top of the list. */
+export function touchConversation(db: Db, id: string, updatedAt: Date): void {
+  const query = preparedOnce(db, "touchConversation", () =>
+    db
+      .update(conversations)
+      .set({ updatedAt: setTo<Date>("updatedAt") })
+      .where(eq(conversations.id, p("id")))
+      .prepare(),
+  );
+  query.run({ id, updatedAt });
+}
+
+/** The partial text of a running reply, saved now and then so a crash loses little. */
+export function saveReplyText(db: Db, id: string, content: string): void {
+  const query = preparedOnce(db, "saveReplyText", () =>
+    db
+      .update(messages)
+      .set({ content: setTo<string>("content") })
+      .where(eq(messages.id, p("id")))
+      .prepare(),
+  );
+  query.run({ id, content });
+}
+
+export type ReplyOutcome = Pick<MessageRow, "content" | "status" | "error" | "promptTokens" | "completionTokens">;
+
+export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow {
+  const query = preparedOnce(db, "saveReply", () =>
+    db
+      .update(messages)
+      .set({
+        content: setTo<string>("content"),
+        status: setTo<MessageRow["status"]>("status"),
+        error: setTo<string | null>("error"),
+        promptTokens: setTo<number | null>("promptTokens"),
+        completionTokens: setTo<number | null>("completionTokens"),
+      })
+      .where(eq(messages.id, p("id")))
+      .returning()
+      .prepare(),
+  );
+  return query.get({ id, ...outcome })!;
+}
