@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { createHttpFetch } from "./http-fetch";
 import type { ChatProvider, CompletionRequest, ProviderEvent } from "./provider";
 import { ProviderError } from "./provider";
 
@@ -17,6 +18,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     maxRetries: 0,
     // Generation enforces its own first-token and idle timeouts.
     timeout: 3_600_000,
+    fetch: createHttpFetch(),
   });
   const where = options.baseURL ?? "OpenAI";
 
