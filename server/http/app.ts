@@ -2,15 +2,17 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
+import type { TRPCError } from "@trpc/server";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../logger";
 import { ServiceError } from "../services/errors";
-import { createContextInner, type AppServices } from "../trpc/context";
+import { createContextInner, type AppServices, type Context } from "../trpc/context";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
 import { createRemixContext } from "./remix-context";
+import { trpcSubscriptions } from "./trpc-subscriptions";
 
 /** Large enough for a 2 MB keys file as JSON; a 10 MB body is refused with 413. */
 const MAX_API_BODY_BYTES = 4 * 1024 * 1024;
@@ -29,22 +31,32 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   const logRequest = requestLog(services.logger);
   const authenticate = authMiddleware(services);
 
+  const createContext = (req: Request, res: Response) => {
+    const { auth, crossSite } = requestLocals(res);
+    return createContextInner(services, {
+      auth,
+      crossSite,
+      setCookie: (cookie) => res.append("Set-Cookie", cookie),
+      ip: clientIp(req),
+      requestId: String(res.locals.requestId),
+    });
+  };
+  const logFailure = ({ error, path, ctx }: { error: TRPCError; path: string | undefined; ctx: Context | undefined }) => {
+    // Queries and mutations are logged by their middleware; a subscription fails later,
+    // while its events are read, and a request can fail before reaching any procedure.
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      services.logger.error({ err: error.cause ?? error, procedure: path, requestId: ctx?.requestId }, "tRPC request failed");
+    }
+  };
+
   app.use(
     "/api/trpc",
     logRequest,
     authenticate,
+    trpcSubscriptions({ createContext, onError: logFailure }),
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ req, res }) => {
-        const { auth, crossSite } = requestLocals(res);
-        return createContextInner(services, {
-          auth,
-          crossSite,
-          setCookie: (cookie) => res.append("Set-Cookie", cookie),
-          ip: clientIp(req),
-          requestId: String(res.locals.requestId),
-        });
-      },
+      createContext: ({ req, res }) => createContext(req, res),
       maxBodySize: MAX_API_BODY_BYTES,
       responseMeta: ({ errors }) => {
         const retryAfter = errors
@@ -53,11 +65,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
         return retryAfter ? { headers: new Headers({ "Retry-After": String(retryAfter) }) } : {};
       },
       onError: ({ error, path, type, ctx }) => {
-        // Queries and mutations are logged by their middleware; a subscription fails later,
-        // while its events are read, and a request can fail before reaching any procedure.
-        if (error.code === "INTERNAL_SERVER_ERROR" && (type === "subscription" || !path)) {
-          services.logger.error({ err: error.cause ?? error, procedure: path, requestId: ctx?.requestId }, "tRPC request failed");
-        }
+        if (type === "subscription" || !path) logFailure({ error, path, ctx });
       },
     }),
   );
