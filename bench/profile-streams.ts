@@ -19,7 +19,11 @@ const STREAMS = Number(process.argv[2] ?? 300);
 const TOKENS = Number(process.argv[3] ?? 1);
 const ROOT = resolve(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "teamgpt-profile-"));
-const upstream = await startFakeUpstream({ models: ["bench"], defaultText: Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" ") });
+const upstream = await startFakeUpstream({
+  models: ["bench"],
+  tokenDelayMs: 10,
+  defaultText: Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" "),
+});
 const database = openDatabase(join(dir, "p.db"));
 migrateDatabase(database.db);
 database.db
