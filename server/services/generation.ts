@@ -24,7 +24,11 @@ export interface GenerationUpdate {
 }
 
 const CHECKPOINT_MS = 1_000;
-/** The shortest time between two delta events to one subscriber. */
+/**
+ * The shortest time between two wake-ups of the followers while text arrives. Tokens that
+ * arrive within one window go out as one event: a browser paints at most once a frame anyway,
+ * and every event costs the server a write and its framing.
+ */
 const BATCH_WINDOW_MS = 15;
 
 type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string };
@@ -36,7 +40,10 @@ export class Generation {
   private final: MessageRow | null = null;
   private usage: { promptTokens: number; completionTokens: number } | null = null;
   private readonly controller = new AbortController();
-  private change = deferred();
+  /** Followers waiting for more text: woken together, at most once per batch window. */
+  private readonly waiting = new Set<() => void>();
+  private lastWake = -Infinity;
+  private pendingWake: NodeJS.Timeout | undefined;
   readonly done: Promise<MessageRow>;
 
   constructor(
@@ -68,28 +75,35 @@ export class Generation {
 
   /**
    * Everything after `fromOffset` characters, then live updates, then the final message.
-   * Reading the text and waiting happen in one synchronous step, so nothing slips between.
+   * Reading the text and starting to wait happen in one synchronous step, so nothing slips
+   * between. A follower slower than the model gets the text that piled up in one update.
    */
   async *follow(fromOffset: number, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
     let offset = Math.min(fromOffset, this.text.length);
-    let lastSent = 0;
-    while (!signal.aborted) {
-      if (this.text.length > offset) {
-        // Tokens that arrive within one batch window go out as one event: a browser paints at
-        // most once a frame anyway, and every event costs the server a write and its framing.
-        const wait = lastSent + BATCH_WINDOW_MS - performance.now();
-        if (wait > 0 && !this.final) await sleep(wait, signal);
-        const delta = this.text.slice(offset);
-        offset = this.text.length;
-        lastSent = performance.now();
-        yield { delta, offset };
-        continue;
+    let wake: (() => void) | undefined;
+    const onAbort = () => wake?.();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!signal.aborted) {
+        if (this.text.length > offset) {
+          const delta = this.text.slice(offset);
+          offset = this.text.length;
+          yield { delta, offset };
+          continue;
+        }
+        if (this.final) {
+          yield { offset, final: this.final };
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          this.waiting.add(resolve);
+        });
+        this.waiting.delete(wake!);
       }
-      if (this.final) {
-        yield { offset, final: this.final };
-        return;
-      }
-      await this.nextChange(signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      if (wake) this.waiting.delete(wake);
     }
   }
 
@@ -97,22 +111,21 @@ export class Generation {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 
-  private notify() {
-    const previous = this.change;
-    this.change = deferred();
-    previous.resolve();
+  /** New text: followers hear of it now, or when the current batch window closes. */
+  private textAdded() {
+    if (this.pendingWake) return;
+    const wait = this.lastWake + BATCH_WINDOW_MS - performance.now();
+    if (wait <= 0) this.wakeFollowers();
+    else this.pendingWake = setTimeout(() => this.wakeFollowers(), wait);
   }
 
-  private nextChange(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const onAbort = () => resolve();
-      signal.addEventListener("abort", onAbort, { once: true });
-      void this.change.promise.then(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
+  private wakeFollowers() {
+    clearTimeout(this.pendingWake);
+    this.pendingWake = undefined;
+    this.lastWake = performance.now();
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   private async run(): Promise<MessageRow> {
@@ -139,7 +152,7 @@ export class Generation {
           watchdog.restart();
         }
         this.text += event.text;
-        this.notify();
+        this.textAdded();
       }
       outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : { status: "complete", error: null };
     } catch (error) {
@@ -173,7 +186,7 @@ export class Generation {
       return row;
     });
     this.final = final;
-    this.notify();
+    this.wakeFollowers();
     return final;
   }
 
@@ -217,25 +230,6 @@ class Watchdog {
   disarm() {
     clearTimeout(this.timer);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
-
-// Promise.withResolvers needs Node 22.
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
 }
 
 export interface StartGeneration {
