@@ -12,7 +12,7 @@ import { migrateDatabase } from "../server/db/migrate";
 import { users } from "../server/db/schema";
 import { startFakeUpstream } from "../server/llm/fake-upstream";
 import { startServerProcess } from "./server-process";
-import { processCpuSeconds } from "./stats";
+import { processCpuTimes } from "./stats";
 import { teamgptStream } from "./streams";
 
 const STREAMS = Number(process.argv[2] ?? 300);
@@ -53,9 +53,14 @@ const create = async () =>
 const warm = await Promise.all(Array.from({ length: 100 }, create));
 for (let i = 0; i < warm.length; i += 25) await Promise.all(warm.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "warm up")));
 const ids = await Promise.all(Array.from({ length: STREAMS }, create));
-const before = processCpuSeconds(pid);
+const before = processCpuTimes(pid);
 for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "profile")));
-console.log(`server CPU per reply: ${(((processCpuSeconds(pid) - before) / STREAMS) * 1000).toFixed(2)} ms (${TOKENS} tokens)`);
+const after = processCpuTimes(pid);
+const perReply = (seconds: number) => ((seconds / STREAMS) * 1000).toFixed(2);
+console.log(
+  `server CPU per reply: ${perReply(after.user + after.system - before.user - before.system)} ms ` +
+    `(user ${perReply(after.user - before.user)}, system ${perReply(after.system - before.system)}; ${TOKENS} tokens)`,
+);
 await server.stop();
 await upstream.close();
 rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { hashPassword } from "../server/auth/password";
-import { ensureBuild } from "../server/cli/build";
 import { openDatabase } from "../server/db/client";
 import { newId } from "../server/db/ids";
 import { migrateDatabase } from "../server/db/migrate";
@@ -46,7 +45,6 @@ const record = (row: Row) => {
   );
 };
 
-ensureBuild({ quiet: true });
 const dir = mkdtempSync(join(tmpdir(), "teamgpt-bench-"));
 const databaseFile = join(dir, "bench.db");
 const upstream = await startFakeUpstream({ models: ["bench"], tokenDelayMs: TOKEN_DELAY_MS, defaultText: REPLY });

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
-
-const ROOT = resolve(import.meta.dirname, "..");
+import { ensureBuild } from "../server/cli/build";
+import { paths, ROOT } from "../server/paths";
 
 export interface ServerProcess {
   url: string;
@@ -10,7 +9,7 @@ export interface ServerProcess {
 }
 
 /**
- * The production server as its own process (so its CPU and memory can be read from /proc),
+ * The production server as its own process (the bundle `npm start` runs, built if stale) (so its CPU and memory can be read from /proc),
  * pointed at `upstreamUrl`, with limits off and quiet logs.
  */
 export async function startServerProcess(options: {
@@ -18,7 +17,8 @@ export async function startServerProcess(options: {
   upstreamUrl: string;
   nodeFlags?: string[];
 }): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", "server/main.ts"], {
+  ensureBuild({ quiet: true });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), paths.serverBundle], {
     cwd: ROOT,
     env: {
       ...process.env,

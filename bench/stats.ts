@@ -10,9 +10,15 @@ export const median = (values: number[]) => percentile(values, 50);
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
 export function processCpuSeconds(pid: number): number {
+  const { user, system } = processCpuTimes(pid);
+  return user + system;
+}
+
+/** CPU seconds a process has spent in its own code (user) and in the kernel for it (system). */
+export function processCpuTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   // utime and stime are fields 14 and 15 of stat; after "pid (comm) " they are at 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** Resident memory of a process in bytes, from /proc (Linux). */

@@ -1,6 +1,5 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { createAppServices, type AppServices } from "./app-services";
@@ -9,9 +8,8 @@ import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
+import { paths } from "./paths";
 import { markInterruptedReplies } from "./services/chat";
-
-export const BUILD_PATH = resolve(import.meta.dirname, "../build/index.js");
 
 export interface RunningServer {
   url: string;
@@ -35,7 +33,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   const interrupted = markInterruptedReplies(database.db);
   if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
   const sweeper = sweepExpiredSessions(services);
-  const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
+  const build = (await import(pathToFileURL(paths.remixBuild).href)) as ServerBuild;
   const app = createHttpApp(services, build);
 
   const server = await new Promise<Server>((resolveListening, reject) => {

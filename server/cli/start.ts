@@ -2,8 +2,8 @@ import "dotenv/config";
 import { ensureBuild } from "./build";
 
 /**
- * `npm start`: builds the web app if needed, then starts the server (which applies
- * pending migrations itself). Production unless NODE_ENV says otherwise.
+ * `npm run dev`: builds the web app if needed, then runs the server from its sources (which
+ * applies pending migrations itself). `npm start` runs the bundled server instead (serve.ts).
  */
 process.env.NODE_ENV ??= "production";
 

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
+import { join } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import type { TRPCError } from "@trpc/server";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../logger";
+import { paths } from "../paths";
 import { ServiceError } from "../services/errors";
 import { createContextInner, type AppServices, type Context } from "../trpc/context";
 import { appRouter } from "../trpc/root";
@@ -18,8 +19,6 @@ import { trpcSubscriptions } from "./trpc-subscriptions";
 const MAX_API_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_FORM_BODY_BYTES = 4 * 1024 * 1024;
 
-const PUBLIC_DIR = resolve(import.meta.dirname, "../../public");
-
 /** One Express app: static assets, the tRPC router at /api/trpc, and the Remix pages. */
 export function createHttpApp(services: AppServices, build: ServerBuild) {
   const app = express();
@@ -27,7 +26,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   // A reverse proxy on the same machine may tell us the client's address; nobody else may.
   app.set("trust proxy", "loopback");
   app.use(securityHeaders(services.env));
-  app.use("/build", express.static(resolve(PUBLIC_DIR, "build"), { immutable: true, maxAge: "1y" }));
+  app.use("/build", express.static(join(paths.public, "build"), { immutable: true, maxAge: "1y" }));
   const logRequest = requestLog(services.logger);
   const authenticate = authMiddleware(services);
 
@@ -71,7 +70,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   );
 
   // After the API, so an API call costs no file-system lookup.
-  app.use(express.static(PUBLIC_DIR, { maxAge: "1h", index: false }));
+  app.use(express.static(paths.public, { maxAge: "1h", index: false }));
   app.use(logRequest);
   app.use(authenticate);
   app.use(refuseCrossSiteFormPosts);

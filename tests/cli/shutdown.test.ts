@@ -8,6 +8,7 @@ import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import { eventually } from "../helpers/chat";
 import { removeDatabaseFile, testEnv } from "../helpers/db";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
+import { paths } from "../../server/paths";
 import { ROOT } from "../helpers/paths";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
 
@@ -26,7 +27,7 @@ afterEach(() => {
 
 /** The real server as its own process, as `npm start` runs it. */
 async function startProcess(databaseUrl: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  const child = spawn(process.execPath, [paths.serverBundle], {
     cwd: ROOT,
     env: {
       ...process.env,
