@@ -205,7 +205,6 @@ export function deleteConversation(db: Db, userId: string, id: string): void {
  */
 export function listConversations(db: Db, userId: string, input: z.infer<typeof listConversationsInput>) {
   const cursor = input.cursor ? decodeCursor(input.cursor) : null;
-  const pattern = input.search ? `%${escapeLike(input.search)}%` : null;
   const rows = db
     .select()
     .from(conversations)
@@ -218,17 +217,7 @@ export function listConversations(db: Db, userId: string, input: z.infer<typeof 
               and(eq(conversations.updatedAt, cursor.updatedAt), lt(conversations.id, cursor.id)),
             )
           : undefined,
-        pattern
-          ? or(
-              containsText(conversations.title, pattern),
-              exists(
-                db
-                  .select({ one: sql`1` })
-                  .from(messages)
-                  .where(and(eq(messages.conversationId, conversations.id), containsText(messages.content, pattern))),
-              ),
-            )
-          : undefined,
+        input.search ? matchesSearch(db, input.search) : undefined,
       ),
     )
     .orderBy(desc(conversations.updatedAt), desc(conversations.id))
@@ -237,6 +226,30 @@ export function listConversations(db: Db, userId: string, input: z.infer<typeof 
   const items = rows.slice(0, input.limit).map(toConversation);
   const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
   return { items, nextCursor: last ? encodeCursor(last) : null };
+}
+
+/**
+ * The title or any message contains the text, ignoring case. Messages are looked up in the
+ * trigram index (drizzle/0002_message_search.sql), which needs three characters; a shorter
+ * search reads the person's messages instead.
+ */
+function matchesSearch(db: Db, search: string) {
+  const pattern = `%${escapeLike(search)}%`;
+  const inMessages =
+    [...search].length >= 3
+      ? sql`${conversations.id} in (select conversation_id from message_search where message_search match ${ftsPhrase(search)})`
+      : exists(
+          db
+            .select({ one: sql`1` })
+            .from(messages)
+            .where(and(eq(messages.conversationId, conversations.id), containsText(messages.content, pattern))),
+        );
+  return or(containsText(conversations.title, pattern), inMessages);
+}
+
+/** The text as one FTS5 phrase: every character literal, quotes doubled. */
+function ftsPhrase(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
 }
 
 // drizzle's like() has no ESCAPE clause, and without one `%` and `_` in a search are wildcards.

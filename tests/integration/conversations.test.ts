@@ -90,8 +90,29 @@ describe("conversations", () => {
     expect(found.items.map((c) => c.id).sort()).toEqual([byTitle.id, byMessage.id].sort());
     expect((await api.conversations.list({ search: "100%" })).items.map((c) => c.id)).toEqual([byMessage.id]);
     expect((await api.conversations.list({ search: "1_0" })).items).toEqual([]);
+    expect((await api.conversations.list({ search: "Q3" })).items.map((c) => c.id)).toEqual([byMessage.id]);
     const stranger = (await signedIn()).api;
     expect((await stranger.conversations.list({ search: "budget" })).items).toEqual([]);
+  });
+
+  it("search finds replies once written, and forgets deleted conversations and replaced replies", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({ title: "Misc" });
+    upstream.enqueue({ kind: "reply", text: 'The "zebra" crossing is striped.' });
+    const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "Tell me a fact" });
+    const search = async (text: string) => (await api.conversations.list({ search: text })).items.map((c) => c.id);
+    expect(await search("ZEBRA")).toEqual([conversation.id]);
+    expect(await search('"zebra" cross')).toEqual([conversation.id]);
+
+    upstream.enqueue({ kind: "reply", text: "Giraffes are tall." });
+    const regenerated = await api.chat.regenerate({ messageId: assistantMessage.id });
+    await services.generations.get(regenerated.assistantMessage.id)?.done;
+    expect(await search("giraffe")).toEqual([conversation.id]);
+    expect(await search("zebra")).toEqual([]);
+
+    await api.conversations.delete({ id: conversation.id });
+    expect(await search("giraffe")).toEqual([]);
+    expect(await search("Tell me")).toEqual([]);
   });
 
   it("open with their messages oldest first, rename, and delete with their messages", async () => {
