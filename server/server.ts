@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { createAppServices, type AppServices } from "./app-services";
 import type { Logger } from "./logger";
+import { startCheckpointer } from "./db/checkpointer";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import type { Env } from "./env";
@@ -33,6 +34,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   const interrupted = markInterruptedReplies(database.db);
   if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
   const sweeper = sweepExpiredSessions(services);
+  const checkpointer = startCheckpointer(database, services.logger);
   const build = (await import(pathToFileURL(paths.remixBuild).href)) as ServerBuild;
   const app = createHttpApp(services, build);
 
@@ -53,6 +55,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
       server.closeAllConnections();
       await closed;
       clearInterval(sweeper);
+      await checkpointer?.stop();
       database.close();
     },
   };
