@@ -228,23 +228,36 @@ export function listConversations(db: Db, userId: string, input: z.infer<typeof 
   return { items, nextCursor: last ? encodeCursor(last) : null };
 }
 
+/** More conversations than this with a match anywhere: reading the person's own is quicker. */
+const MAX_INDEXED_HITS = 2_000;
+
 /**
- * The title or any message contains the text, ignoring case. Messages are looked up in the
- * trigram index (drizzle/0002_message_search.sql), which needs three characters; a shorter
- * search reads the person's messages instead.
+ * The title or any message contains the text, ignoring case. A rare text is looked up in the
+ * trigram index of message text (drizzle/0002_message_search.sql): the conversations it is in,
+ * whoever's. A text under three characters, which the index cannot look up, or one in very
+ * many conversations, is matched against the person's messages newest conversation first,
+ * which ends soon when matches are common.
  */
 function matchesSearch(db: Db, search: string) {
   const pattern = `%${escapeLike(search)}%`;
-  const inMessages =
-    [...search].length >= 3
-      ? sql`${conversations.id} in (select conversation_id from message_search where message_search match ${ftsPhrase(search)})`
-      : exists(
-          db
-            .select({ one: sql`1` })
-            .from(messages)
-            .where(and(eq(messages.conversationId, conversations.id), containsText(messages.content, pattern))),
-        );
+  const hits = [...search].length >= 3 ? conversationsMentioning(db, search) : null;
+  const inMessages = hits
+    ? sql`${conversations.id} in (select value from json_each(${JSON.stringify(hits)}))`
+    : exists(
+        db
+          .select({ one: sql`1` })
+          .from(messages)
+          .where(and(eq(messages.conversationId, conversations.id), containsText(messages.content, pattern))),
+      );
   return or(containsText(conversations.title, pattern), inMessages);
+}
+
+/** The ids of conversations with a message containing `text`, or `null` when there are very many. */
+function conversationsMentioning(db: Db, text: string): string[] | null {
+  const rows = db.all<{ id: string }>(
+    sql`select distinct conversation_id as id from message_search where message_search match ${ftsPhrase(text)} limit ${MAX_INDEXED_HITS + 1}`,
+  );
+  return rows.length > MAX_INDEXED_HITS ? null : rows.map((row) => row.id);
 }
 
 /** The text as one FTS5 phrase: every character literal, quotes doubled. */

@@ -95,6 +95,30 @@ describe("conversations", () => {
     expect((await stranger.conversations.list({ search: "budget" })).items).toEqual([]);
   });
 
+  it("search finds a word that is in thousands of conversations", async () => {
+    const { api } = await signedIn();
+    const other = await signedIn();
+    const now = Date.now();
+    const many = Array.from({ length: 2_100 }, (_, i) => ({
+      id: `other-${i}`,
+      userId: other.user.id,
+      title: "Theirs",
+      model: "fake-small",
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+    }));
+    services.db.transaction((tx) => {
+      tx.insert(conversations).values(many).run();
+      tx.insert(messages)
+        .values(many.map((c) => ({ id: `m-${c.id}`, conversationId: c.id, role: "user" as const, content: "a common word" })))
+        .run();
+    });
+    const mine = await api.conversations.create({ title: "Mine" });
+    await api.chat.send({ conversationId: mine.id, content: "also a COMMON word" });
+    expect((await api.conversations.list({ search: "common" })).items.map((c) => c.id)).toEqual([mine.id]);
+    expect((await other.api.conversations.list({ search: "common", limit: 100 })).items).toHaveLength(100);
+  });
+
   it("search finds replies once written, and forgets deleted conversations and replaced replies", async () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({ title: "Misc" });
