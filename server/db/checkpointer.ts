@@ -53,6 +53,8 @@ export function startCheckpointer(database: DatabaseHandle, logger: Logger): Che
   database.sqlite.pragma("wal_autocheckpoint = 0");
   return {
     async stop() {
+      // Unreferenced, the worker would not keep the process alive while shutdown waits for it.
+      worker.ref();
       worker.postMessage("stop");
       await exited;
       fallBack();
