@@ -70,12 +70,14 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
         if (liveRef.current?.messageId !== data.assistantMessage.id) setLive(new LiveText(data.assistantMessage.id));
         setSending(false);
         onStart?.();
+        revalidator.revalidate(); // the sidebar shows the conversation, titled, right away
       } else if (data.type === "delta") {
         liveRef.current?.append(data.text);
       } else {
         settle(data.assistantMessage);
       }
     },
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
     [settle, setLive],
   );
 

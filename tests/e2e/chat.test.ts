@@ -37,6 +37,9 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await send(page, "Tell me a long story");
     await page.waitForURL(/\/c\/[0-9a-z]+$/);
     await page.getByRole("button", { name: "Stop" }).waitFor();
+    // The sidebar lists the new conversation, titled after the message, while the reply streams.
+    await page.locator(".sidebar").getByText("Tell me a long story").waitFor({ timeout: 3_000 });
+    expect(await page.locator("[data-status=streaming]").count()).toBe(1);
 
     // More than one paint before the reply completes.
     const seen = new Set<number>();
