@@ -31,14 +31,17 @@ interface Row {
   metric: string;
   teamgpt: number;
   floor?: number;
+  /** TeamGPT's value over the floor's. */
+  ratio?: number;
   unit: string;
   target?: string;
   pass?: boolean;
 }
 const rows: Row[] = [];
-const record = (row: Row) => {
+const record = (measured: Row) => {
+  const row = measured.floor ? { ...measured, ratio: round(measured.teamgpt / measured.floor, 2) } : measured;
   rows.push(row);
-  const floor = row.floor === undefined ? "" : `  floor ${row.floor} ${row.unit}`;
+  const floor = row.floor === undefined ? "" : `  floor ${row.floor} ${row.unit} (${row.ratio}×)`;
   const verdict = row.pass === undefined ? "" : row.pass ? "  ✓" : "  ✗ MISSED";
   console.log(
     `${row.metric.padEnd(46)} ${String(row.teamgpt).padStart(9)} ${row.unit}${floor}${row.target ? `  (target ${row.target})` : ""}${verdict}`,
