@@ -10,11 +10,13 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
  * rest of a reply's work together (see README, Benchmarks). The SDK sends a method, headers,
  * a string body and a signal; anything else goes to the built-in fetch.
  */
-export function createHttpFetch(): typeof fetch {
-  // Idle connections are dropped before a typical server's 5 s keep-alive ends them under us.
+export function createHttpFetch(options: { idleSocketMs?: number } = {}): typeof fetch {
+  // Idle connections are dropped before a typical server's 5 s keep-alive ends them under us;
+  // Node's agent applies this only to idle ones, never to a reply that is slow to come.
+  const timeout = options.idleSocketMs ?? 4_000;
   const agents = {
-    "http:": new HttpAgent({ keepAlive: true, timeout: 4_000, scheduling: "lifo" }),
-    "https:": new HttpsAgent({ keepAlive: true, timeout: 4_000, scheduling: "lifo" }),
+    "http:": new HttpAgent({ keepAlive: true, timeout, scheduling: "lifo" }),
+    "https:": new HttpsAgent({ keepAlive: true, timeout, scheduling: "lifo" }),
   };
   return ((input: string | URL | Request, init: RequestInit = {}) => {
     const url = typeof input === "string" ? new URL(input) : input instanceof URL ? input : null;

@@ -88,6 +88,22 @@ describe("the fetch the openai SDK uses", () => {
     expect(server.connections()).toBe(2);
   });
 
+  it("waits for a slow answer longer than idle connections are kept", async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: first\n\n");
+      setTimeout(() => res.end("data: late\n\n"), 300);
+    });
+    const fetch = createHttpFetch({ idleSocketMs: 50 });
+    for (let i = 0; i < 2; i++) {
+      // The second time on the connection the first one left idle.
+      expect(await (await fetch(`${url}/slow`, {})).text()).toBe("data: first\n\ndata: late\n\n");
+    }
+    // And a request that waits before its headers.
+    const { url: silent } = await serve((_req, res) => setTimeout(() => res.end("ok"), 300));
+    expect(await (await fetch(`${silent}/`, {})).text()).toBe("ok");
+  });
+
   it("decodes a compressed body", async () => {
     const { url } = await serve((_req, res) => {
       res.writeHead(200, { "content-encoding": "gzip", "content-type": "application/json" });
