@@ -41,8 +41,8 @@ export function trpcSubscriptions(options: SubscriptionHandlerOptions) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== "GET") return next();
     const url = new URL(req.url, "http://localhost");
-    const path = decodeURIComponent(url.pathname.slice(1));
-    // Batched paths, connection params and the like stay with tRPC's own adapter.
+    const path = url.pathname.slice(1);
+    // Batched or encoded paths, connection params and the like stay with tRPC's own adapter.
     if (!subscriptions.has(path) || url.searchParams.has("connectionParams")) return next();
     streamSubscription(req, res, path, url.searchParams, options).catch(next);
   };
