@@ -116,19 +116,19 @@ describe("one SSE response", () => {
   let http: Server;
   let url: string;
   beforeAll(async () => {
-    // Pings after 100 ms without an event: /busy sends one every 20 ms, /quiet every 250 ms.
+    // Pings after 200 ms without an event: /busy sends one every 20 ms, /quiet every 500 ms.
     http = createServer((req, res) => {
-      const writer = new EventWriter(res, 100);
+      const writer = new EventWriter(res, 200);
       writer.open("{}");
       const busy = req.url === "/busy";
       let sent = 0;
       const timer = setInterval(
         () => {
-          if (sent++ < (busy ? 8 : 3)) return void writer.send(String(sent), `e${sent}`);
+          if (sent++ < (busy ? 8 : 2)) return void writer.send(String(sent), `e${sent}`);
           clearInterval(timer);
           writer.close();
         },
-        busy ? 20 : 250,
+        busy ? 20 : 500,
       );
       res.on("close", () => clearInterval(timer));
     });
