@@ -47,7 +47,7 @@ export class Generation {
   /** Followers waiting for more text: woken together, at most once per batch window. */
   private readonly waiting = new Set<() => void>();
   private lastWake = -Infinity;
-  private pendingWake: NodeJS.Timeout | undefined;
+  private wakeScheduled = false;
   readonly done: Promise<MessageRow>;
 
   constructor(
@@ -57,7 +57,7 @@ export class Generation {
     private readonly logger: Logger,
     readonly message: MessageRow,
     private readonly request: { model: string; messages: ChatTurn[] },
-    private readonly batchWindow: () => number,
+    private readonly ticker: BatchTicker,
   ) {
     this.done = this.run();
   }
@@ -118,15 +118,19 @@ export class Generation {
 
   /** New text: followers hear of it now, or when the current batch window closes. */
   private textAdded() {
-    if (this.pendingWake) return;
-    const wait = this.lastWake + this.batchWindow() - performance.now();
-    if (wait <= 0) this.wakeFollowers();
-    else this.pendingWake = setTimeout(() => this.wakeFollowers(), wait);
+    if (this.wakeScheduled) return;
+    const wait = this.lastWake + this.ticker.windowMs() - performance.now();
+    if (wait <= 0) {
+      this.wakeFollowers();
+    } else {
+      this.wakeScheduled = true;
+      this.ticker.schedule(this, wait);
+    }
   }
 
-  private wakeFollowers() {
-    clearTimeout(this.pendingWake);
-    this.pendingWake = undefined;
+  /** Wakes the followers now; the ticker calls it when a batch window ends. */
+  wakeFollowers() {
+    this.wakeScheduled = false;
     this.lastWake = performance.now();
     const waiting = [...this.waiting];
     this.waiting.clear();
@@ -237,6 +241,31 @@ class Watchdog {
   }
 }
 
+/**
+ * One timer for the batched wake-ups of every running reply: with hundreds of replies the
+ * server wakes once a window for all of them, not once a window for each.
+ */
+export class BatchTicker {
+  private readonly due = new Set<{ wakeFollowers(): void }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly windowMs: () => number) {}
+
+  /** Wakes `generation` at the next beat, or in `waitMs` when none is due yet. */
+  schedule(generation: { wakeFollowers(): void }, waitMs: number): void {
+    this.due.add(generation);
+    this.timer ??= setTimeout(() => this.tick(), waitMs);
+  }
+
+  /** Wakes what is due and keeps the beat while text keeps coming; stops when nothing is due. */
+  private tick(): void {
+    const due = [...this.due];
+    this.due.clear();
+    for (const generation of due) generation.wakeFollowers();
+    this.timer = due.length > 0 ? setTimeout(() => this.tick(), this.windowMs()) : undefined;
+  }
+}
+
 export interface StartGeneration {
   /** Whose reply it is, for the per-person limit on replies running at once. */
   userId: string;
@@ -249,6 +278,7 @@ export interface StartGeneration {
 export class GenerationRegistry {
   private readonly running = new Map<string, Generation>();
   private readonly perUser = new Map<string, number>();
+  private readonly ticker = new BatchTicker(() => batchWindowMs(this.running.size));
 
   constructor(
     private readonly db: Db,
@@ -258,9 +288,7 @@ export class GenerationRegistry {
   ) {}
 
   start({ userId, message, model, messages: turns }: StartGeneration): Generation {
-    const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns }, () =>
-      batchWindowMs(this.running.size),
-    );
+    const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns }, this.ticker);
     this.running.set(message.id, generation);
     this.perUser.set(userId, this.runningFor(userId) + 1);
     // Forgotten only once saved: from then on the database answers for it.
