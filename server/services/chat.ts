@@ -301,8 +301,9 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
   }
   if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
-  const fresh = deps.db.transaction((tx) => {
-    tx.delete(messages).where(eq(messages.id, reply.id)).run();
+  // The prepared queries run on the one connection, inside this transaction too.
+  const fresh = deps.db.transaction(() => {
+    deps.db.delete(messages).where(eq(messages.id, reply.id)).run();
     const row = insertEmptyReply(deps.db, question, chosen);
     recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen });
     return row;
