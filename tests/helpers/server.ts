@@ -1,9 +1,12 @@
+import { afterAll, beforeAll } from "vitest";
 import { createAppServices } from "../../server/app-services";
 import { openDatabase } from "../../server/db/client";
+import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import type { Logger } from "../../server/logger";
 import { startServer, type RunningServer } from "../../server/server";
 import type { AppServices } from "../../server/trpc/context";
 import { removeDatabaseFile, testEnv } from "./db";
+import { startTestUpstream, upstreamEnv } from "./upstream";
 
 export interface TestServer extends RunningServer {
   /** A second handle on the server's database, for arranging data and checking results. */
@@ -53,4 +56,29 @@ export class CookieJar {
   get size() {
     return this.cookies.size;
   }
+}
+
+/**
+ * For a test file: the production build and settings, as `npm start` runs them, in front of
+ * its own fake model server; started once before the file's tests, stopped after.
+ */
+export function useProductionServer(): { readonly server: TestServer; readonly upstream: FakeUpstream } {
+  let upstream: FakeUpstream;
+  let server: TestServer;
+  beforeAll(async () => {
+    ({ upstream } = await startTestUpstream());
+    server = await startTestServer({ ...upstreamEnv(upstream), NODE_ENV: "production", PUBLIC_ORIGIN: "http://127.0.0.1" });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await upstream?.close();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    get upstream() {
+      return upstream;
+    },
+  };
 }

@@ -2,39 +2,27 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import { EventSource } from "eventsource";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createTeamGPTClient, loginTeamGPT, type TeamGPTClient } from "../../client";
-import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
+import { tokenize } from "../../server/llm/fake-upstream";
 import { eventually } from "../helpers/chat";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { ROOT } from "../helpers/paths";
-import { startTestServer, type TestServer } from "../helpers/server";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import { useProductionServer } from "../helpers/server";
 
-let upstream: FakeUpstream;
-let server: TestServer;
-
-beforeAll(async () => {
-  ({ upstream } = await startTestUpstream());
-  // The production build and settings, as `npm start` runs them.
-  server = await startTestServer({ ...upstreamEnv(upstream), NODE_ENV: "production", PUBLIC_ORIGIN: "http://127.0.0.1" });
-});
-afterAll(async () => {
-  await server.stop();
-  await upstream.close();
-});
+const suite = useProductionServer();
 
 const REPLY = Array.from({ length: 24 }, (_, i) => `word${i}`).join(" ");
 
 async function signedInClient(): Promise<{ client: TeamGPTClient; token: string; conversationId: string }> {
-  const user = await createUser(server.services);
-  const { client, token } = await loginTeamGPT(server.url, { username: user.username, password: TEST_PASSWORD });
+  const user = await createUser(suite.server.services);
+  const { client, token } = await loginTeamGPT(suite.server.url, { username: user.username, password: TEST_PASSWORD });
   const conversation = await client.conversations.create.mutate({});
   return { client, token, conversationId: conversation.id };
 }
 
 function streamUrl(input: Record<string, unknown>) {
-  return `${server.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify(input))}`;
+  return `${suite.server.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify(input))}`;
 }
 
 interface SseEvent {
@@ -74,7 +62,7 @@ const ended = (events: SseEvent[]) => ["done", "error"].includes(events.at(-1)?.
 describe("replies stream to clients over SSE through the real server", () => {
   it("the first delta arrives while the upstream is still sending", async () => {
     const { client, conversationId } = await signedInClient();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 40 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 40 });
     const started = performance.now();
     const firstDelta = await new Promise<{ ms: number; tokensSentUpstream: number }>((resolve, reject) => {
       const subscription = client.chat.stream.subscribe(
@@ -82,7 +70,7 @@ describe("replies stream to clients over SSE through the real server", () => {
         {
           onData: ({ data }) => {
             if (data.type !== "delta") return;
-            resolve({ ms: performance.now() - started, tokensSentUpstream: upstream.requests.at(-1)!.tokensSent });
+            resolve({ ms: performance.now() - started, tokensSentUpstream: suite.upstream.requests.at(-1)!.tokensSent });
             subscription.unsubscribe();
           },
           onError: reject,
@@ -96,7 +84,7 @@ describe("replies stream to clients over SSE through the real server", () => {
 
   it("the typed client gets start, deltas and done, equal to what is stored", async () => {
     const { client, conversationId } = await signedInClient();
-    upstream.enqueue({ kind: "reply", text: REPLY });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY });
     const received: string[] = [];
     const done = await new Promise<{ content: string; status: string }>((resolve, reject) => {
       const subscription = client.chat.stream.subscribe(
@@ -121,7 +109,7 @@ describe("replies stream to clients over SSE through the real server", () => {
 
   it("a dropped connection loses nothing, and a reconnect with the last event id resumes exactly after it", async () => {
     const { token, conversationId } = await signedInClient();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 15 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 15 });
     const input = { conversationId, content: "go" };
     const firstPart = await readSse(
       streamUrl(input),
@@ -133,9 +121,9 @@ describe("replies stream to clients over SSE through the real server", () => {
     const rest = await readSse(streamUrl({ ...input, lastEventId: firstPart.at(-1)!.id }), token, ended);
     expect(rest[0]!.data.type).toBe("delta");
     expect(textOf(firstPart) + textOf(rest)).toBe(REPLY);
-    expect(upstream.requests.filter((request) => request.messages.at(-1)!.content === "go")).toHaveLength(1);
+    expect(suite.upstream.requests.filter((request) => request.messages.at(-1)!.content === "go")).toHaveLength(1);
 
-    const resumeUrl = `${server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: replyId }))}`;
+    const resumeUrl = `${suite.server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: replyId }))}`;
     const fromHeader = await readSse(resumeUrl, token, ended, { "last-event-id": firstPart.at(-1)!.id });
     expect(textOf(firstPart) + textOf(fromHeader)).toBe(REPLY);
   });
@@ -167,15 +155,15 @@ describe("replies stream to clients over SSE through the real server", () => {
   });
 
   it("a cross-site page cannot start a reply with the visitor's cookie", async () => {
-    const user = await createUser(server.services);
-    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+    const user = await createUser(suite.server.services);
+    const login = await fetch(`${suite.server.url}/api/trpc/auth.login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
     });
     const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
     const client = createTeamGPTClient({
-      url: server.url,
+      url: suite.server.url,
       token: ((await login.json()) as { result: { data: { token: string } } }).result.data.token,
     });
     const { id } = await client.conversations.create.mutate({});
@@ -190,8 +178,8 @@ describe("replies stream to clients over SSE through the real server", () => {
 
 describe("the chat page", () => {
   async function browserCookie() {
-    const user = await createUser(server.services);
-    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+    const user = await createUser(suite.server.services);
+    const login = await fetch(`${suite.server.url}/api/trpc/auth.login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
@@ -201,22 +189,22 @@ describe("the chat page", () => {
 
   it("works without JavaScript: the composer posts and the page shows the whole reply", async () => {
     const cookie = await browserCookie();
-    upstream.enqueue({ kind: "reply", text: "A reply **rendered** on the server." });
-    const posted = await fetch(`${server.url}/?index`, {
+    suite.upstream.enqueue({ kind: "reply", text: "A reply **rendered** on the suite.server." });
+    const posted = await fetch(`${suite.server.url}/?index`, {
       method: "POST",
       redirect: "manual",
-      headers: { cookie, origin: server.origin, "content-type": "application/x-www-form-urlencoded" },
+      headers: { cookie, origin: suite.server.origin, "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ content: "No script here" }),
     });
     expect(posted.status).toBe(302);
-    const page = await fetch(`${server.url}${posted.headers.get("location")}`, { headers: { cookie } });
+    const page = await fetch(`${suite.server.url}${posted.headers.get("location")}`, { headers: { cookie } });
     const html = await page.text();
     expect(html).toContain("<strong>rendered</strong>");
     expect(html).toContain("No script here");
   });
 
   it("a conversation that is missing or someone else's is a 404 page", async () => {
-    const response = await fetch(`${server.url}/c/nosuchconversation`, { headers: { cookie: await browserCookie() } });
+    const response = await fetch(`${suite.server.url}/c/nosuchconversation`, { headers: { cookie: await browserCookie() } });
     expect(response.status).toBe(404);
     expect(await response.text()).toContain("That conversation does not exist, or it is not yours.");
   });
@@ -224,17 +212,17 @@ describe("the chat page", () => {
 
 describe("the typed client example", () => {
   it("logs in, starts a conversation and prints the reply as it streams", async () => {
-    const user = await createUser(server.services);
-    upstream.enqueue({ kind: "reply", text: "Hello from the fake model." });
+    const user = await createUser(suite.server.services);
+    suite.upstream.enqueue({ kind: "reply", text: "Hello from the fake model." });
     // Asynchronously: the server under test runs in this very process.
     const result = await promisify(execFile)("npm", ["run", "-s", "example:client", "--", "Say", "hello"], {
       cwd: ROOT,
       encoding: "utf8",
-      env: { ...process.env, TEAMGPT_URL: server.url, TEAMGPT_USERNAME: user.username, TEAMGPT_PASSWORD: TEST_PASSWORD },
+      env: { ...process.env, TEAMGPT_URL: suite.server.url, TEAMGPT_USERNAME: user.username, TEAMGPT_PASSWORD: TEST_PASSWORD },
       timeout: 30_000,
     });
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("Hello from the fake model.\n");
-    await eventually(() => upstream.requests.some((request) => request.messages.at(-1)!.content === "Say hello"));
+    await eventually(() => suite.upstream.requests.some((request) => request.messages.at(-1)!.content === "Say hello"));
   });
 });

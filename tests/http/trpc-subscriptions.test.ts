@@ -3,22 +3,10 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginTeamGPT } from "../../client";
 import { EventWriter } from "../../server/http/trpc-subscriptions";
-import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
-import { startTestServer, type TestServer } from "../helpers/server";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import { useProductionServer } from "../helpers/server";
 
-let upstream: FakeUpstream;
-let server: TestServer;
-
-beforeAll(async () => {
-  ({ upstream } = await startTestUpstream());
-  server = await startTestServer({ ...upstreamEnv(upstream), NODE_ENV: "production", PUBLIC_ORIGIN: "http://127.0.0.1" });
-});
-afterAll(async () => {
-  await server.stop();
-  await upstream.close();
-});
+const suite = useProductionServer();
 
 interface WireEvent {
   event?: string;
@@ -46,20 +34,20 @@ async function wireEvents(response: Response): Promise<WireEvent[]> {
 }
 
 async function signedIn() {
-  const user = await createUser(server.services);
-  const { client, token } = await loginTeamGPT(server.url, { username: user.username, password: TEST_PASSWORD });
+  const user = await createUser(suite.server.services);
+  const { client, token } = await loginTeamGPT(suite.server.url, { username: user.username, password: TEST_PASSWORD });
   return { client, headers: { authorization: `Bearer ${token}` } };
 }
 
 function subscriptionUrl(path: string, input: unknown) {
-  return `${server.url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`;
+  return `${suite.server.url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`;
 }
 
 describe("subscriptions speak tRPC's SSE wire format", () => {
   it("connected with the client options, tracked events with ids, then return", async () => {
     const { client, headers } = await signedIn();
     const { id: conversationId } = await client.conversations.create.mutate({});
-    upstream.enqueue({ kind: "reply", text: "one two three" });
+    suite.upstream.enqueue({ kind: "reply", text: "one two three" });
     const response = await fetch(subscriptionUrl("chat.stream", { conversationId, content: "count" }), { headers });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/event-stream");
@@ -98,16 +86,16 @@ describe("subscriptions speak tRPC's SSE wire format", () => {
       data: { code: "BAD_REQUEST", fieldErrors: { content: "Write a message first." } },
     });
 
-    const notJson = await wireEvents(await fetch(`${server.url}/api/trpc/chat.resume?input={oops`, { headers }));
+    const notJson = await wireEvents(await fetch(`${suite.server.url}/api/trpc/chat.resume?input={oops`, { headers }));
     expect(JSON.parse(notJson[1]!.data)).toMatchObject({ data: { code: "PARSE_ERROR" } });
   });
 
   it("leaves paths that are not subscriptions to tRPC's adapter", async () => {
     const { headers } = await signedIn();
-    const unknown = await fetch(`${server.url}/api/trpc/chat.nothing`, { headers });
+    const unknown = await fetch(`${suite.server.url}/api/trpc/chat.nothing`, { headers });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { data: { code: string } } }).error.data.code).toBe("NOT_FOUND");
-    const query = await fetch(`${server.url}/api/trpc/auth.me`, { headers });
+    const query = await fetch(`${suite.server.url}/api/trpc/auth.me`, { headers });
     expect(query.status).toBe(200);
   });
 });
