@@ -23,6 +23,9 @@ const MAX_FORM_BODY_BYTES = 4 * 1024 * 1024;
 export function createHttpApp(services: AppServices, build: ServerBuild) {
   const app = express();
   app.disable("x-powered-by");
+  // Nothing reads req.query (tRPC and Remix parse the URL themselves), and qs would parse every
+  // chat.stream's message a second time.
+  app.set("query parser", false);
   // A reverse proxy on the same machine may tell us the client's address; nobody else may.
   app.set("trust proxy", "loopback");
   app.use(securityHeaders(services.env));
