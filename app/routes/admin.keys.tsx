@@ -1,6 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
+import { AdminTable } from "~/components/admin-table";
 import { CopyButton } from "~/components/copy-button";
 import { KeysFileUpload } from "~/components/keys-file-upload";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -133,55 +134,38 @@ export default function AdminKeysPage() {
           {keys.length === 0 ? (
             <p className="empty">No keys{status ? ` with status “${status}”` : ""} yet.</p>
           ) : (
-            <div className="table-wrap">
-              <table className="keys-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Note</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Used by</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {keys.map((key) => (
-                    <tr key={key.id}>
-                      <td>
-                        <code>{key.key}</code>
-                      </td>
-                      <td>
-                        <span className={`status status-${key.status}`}>{key.status}</span>
-                      </td>
-                      <td>{key.note ?? ""}</td>
-                      <td>{formatDateTime(key.createdAt)}</td>
-                      <td>{formatDateTime(key.expiresAt)}</td>
-                      <td>{key.usedBy ? `${key.usedBy.username}, ${formatDateTime(key.usedAt)}` : "—"}</td>
-                      <td>
-                        {key.status === "unused" || key.status === "expired" ? (
-                          <Form
-                            method="post"
-                            onSubmit={(event) => {
-                              if (!confirm(`Revoke ${key.key}? Nobody will be able to register with it.`)) event.preventDefault();
-                            }}
-                          >
-                            <input type="hidden" name="intent" value="revoke" />
-                            <input type="hidden" name="id" value={key.id} />
-                            <button type="submit" className="button danger small" aria-label={`Revoke ${key.key}`}>
-                              Revoke
-                            </button>
-                          </Form>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <AdminTable columns={["Key", "Status", "Note", "Created", "Expires", "Used by"]}>
+              {keys.map((key) => (
+                <tr key={key.id}>
+                  <td>
+                    <code>{key.key}</code>
+                  </td>
+                  <td>
+                    <span className={`status status-${key.status}`}>{key.status}</span>
+                  </td>
+                  <td>{key.note ?? ""}</td>
+                  <td>{formatDateTime(key.createdAt)}</td>
+                  <td>{formatDateTime(key.expiresAt)}</td>
+                  <td>{key.usedBy ? `${key.usedBy.username}, ${formatDateTime(key.usedAt)}` : "—"}</td>
+                  <td>
+                    {key.status === "unused" || key.status === "expired" ? (
+                      <Form
+                        method="post"
+                        onSubmit={(event) => {
+                          if (!confirm(`Revoke ${key.key}? Nobody will be able to register with it.`)) event.preventDefault();
+                        }}
+                      >
+                        <input type="hidden" name="intent" value="revoke" />
+                        <input type="hidden" name="id" value={key.id} />
+                        <button type="submit" className="button danger small" aria-label={`Revoke ${key.key}`}>
+                          Revoke
+                        </button>
+                      </Form>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </AdminTable>
           )}
         </section>
       </main>

@@ -1,6 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
+import { AdminTable } from "~/components/admin-table";
 import { FormError } from "~/components/auth-card";
 import { formFailure, formText } from "~/lib/forms.server";
 import { formatDateTime } from "~/lib/format";
@@ -56,70 +57,55 @@ export default function AdminUsersPage() {
         ) : (
           <FormError message={result?.formError ?? (Object.values(result?.fieldErrors ?? {})[0] as string | undefined)} />
         )}
-        <div className="table-wrap">
-          <table className="keys-table">
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Joined</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((account) => (
-                <tr key={account.id}>
-                  <td>{account.username}</td>
-                  <td>{account.role}</td>
-                  <td>
-                    <span className={`status status-${account.disabledAt ? "revoked" : "unused"}`}>
-                      {account.disabledAt ? `disabled ${formatDateTime(account.disabledAt)}` : "active"}
-                    </span>
-                  </td>
-                  <td>{formatDateTime(account.createdAt)}</td>
-                  <td className="row-buttons">
-                    <Form method="post">
-                      <input type="hidden" name="userId" value={account.id} />
-                      <button
-                        type="submit"
-                        name="intent"
-                        value={account.role === "admin" ? "make-user" : "make-admin"}
-                        className="button secondary small"
-                        aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
-                      >
-                        {account.role === "admin" ? "Remove admin" : "Make admin"}
-                      </button>
-                    </Form>
-                    {account.id === user.id ? null : (
-                      <Form
-                        method="post"
-                        onSubmit={(event) => {
-                          if (!account.disabledAt && !confirm(`Disable ${account.username}? They are logged out everywhere at once.`)) {
-                            event.preventDefault();
-                          }
-                        }}
-                      >
-                        <input type="hidden" name="userId" value={account.id} />
-                        <button
-                          type="submit"
-                          name="intent"
-                          value={account.disabledAt ? "enable" : "disable"}
-                          className={account.disabledAt ? "button secondary small" : "button danger small"}
-                          aria-label={`${account.disabledAt ? "Enable" : "Disable"} ${account.username}`}
-                        >
-                          {account.disabledAt ? "Enable" : "Disable"}
-                        </button>
-                      </Form>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AdminTable columns={["Username", "Role", "Status", "Joined"]}>
+          {users.map((account) => (
+            <tr key={account.id}>
+              <td>{account.username}</td>
+              <td>{account.role}</td>
+              <td>
+                <span className={`status status-${account.disabledAt ? "revoked" : "unused"}`}>
+                  {account.disabledAt ? `disabled ${formatDateTime(account.disabledAt)}` : "active"}
+                </span>
+              </td>
+              <td>{formatDateTime(account.createdAt)}</td>
+              <td className="row-buttons">
+                <Form method="post">
+                  <input type="hidden" name="userId" value={account.id} />
+                  <button
+                    type="submit"
+                    name="intent"
+                    value={account.role === "admin" ? "make-user" : "make-admin"}
+                    className="button secondary small"
+                    aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
+                  >
+                    {account.role === "admin" ? "Remove admin" : "Make admin"}
+                  </button>
+                </Form>
+                {account.id === user.id ? null : (
+                  <Form
+                    method="post"
+                    onSubmit={(event) => {
+                      if (!account.disabledAt && !confirm(`Disable ${account.username}? They are logged out everywhere at once.`)) {
+                        event.preventDefault();
+                      }
+                    }}
+                  >
+                    <input type="hidden" name="userId" value={account.id} />
+                    <button
+                      type="submit"
+                      name="intent"
+                      value={account.disabledAt ? "enable" : "disable"}
+                      className={account.disabledAt ? "button secondary small" : "button danger small"}
+                      aria-label={`${account.disabledAt ? "Enable" : "Disable"} ${account.username}`}
+                    >
+                      {account.disabledAt ? "Enable" : "Disable"}
+                    </button>
+                  </Form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </AdminTable>
       </main>
     </div>
   );
