@@ -7,6 +7,7 @@ import type { Logger } from "./logger";
 import { startCheckpointer } from "./db/checkpointer";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
+import { startSearchIndexer } from "./db/search-index";
 import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
 import { paths } from "./paths";
@@ -35,6 +36,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
   const sweeper = sweepExpiredSessions(services);
   const checkpointer = startCheckpointer(database, services.logger);
+  const searchIndexer = startSearchIndexer(database.db, services.logger);
   const build = (await import(pathToFileURL(paths.remixBuild).href)) as ServerBuild;
   const app = createHttpApp(services, build);
 
@@ -55,6 +57,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
       server.closeAllConnections();
       await closed;
       clearInterval(sweeper);
+      searchIndexer.stop();
       await checkpointer?.stop();
       database.close();
     },

@@ -104,6 +104,15 @@ export const messages = sqliteTable(
   ],
 );
 
+/**
+ * Messages whose text changed since the search index last caught up (by SQLite rowid, which
+ * the index shares with `messages`). Triggers fill it in the writing transaction;
+ * server/db/search-index.ts empties it in batches (drizzle/0003_search_queue.sql).
+ */
+export const messageSearchQueue = sqliteTable("message_search_queue", {
+  messageRowid: integer("message_rowid").primaryKey(),
+});
+
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type RegistrationKeyRow = typeof registrationKeys.$inferSelect;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { newId } from "../db/ids";
 import { preparedOnce } from "../db/prepared";
+import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
 
@@ -233,10 +234,11 @@ const MAX_INDEXED_HITS = 2_000;
 
 /**
  * The title or any message contains the text, ignoring case. A rare text is looked up in the
- * trigram index of message text (drizzle/0002_message_search.sql): the conversations it is in,
- * whoever's. A text under three characters, which the index cannot look up, or one in very
- * many conversations, is matched against the person's messages newest conversation first,
- * which ends soon when matches are common.
+ * trigram index of message text (drizzle/0002_message_search.sql, kept up to date by
+ * server/db/search-index.ts): the conversations it is in, whoever's. A text under three
+ * characters, which the index cannot look up, or one in very many conversations, is matched
+ * against the person's messages newest conversation first, which ends soon when matches are
+ * common.
  */
 function matchesSearch(db: Db, search: string) {
   const pattern = `%${escapeLike(search)}%`;
@@ -254,6 +256,7 @@ function matchesSearch(db: Db, search: string) {
 
 /** The ids of conversations with a message containing `text`, or `null` when there are very many. */
 function conversationsMentioning(db: Db, text: string): string[] | null {
+  catchUpSearchIndex(db);
   const rows = db.all<{ id: string }>(
     sql`select distinct conversation_id as id from message_search where message_search match ${ftsPhrase(text)} limit ${MAX_INDEXED_HITS + 1}`,
   );

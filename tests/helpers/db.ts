@@ -1,8 +1,9 @@
 import { copyFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { afterEach } from "vitest";
 import { createAppServices } from "../../server/app-services";
-import { openDatabase } from "../../server/db/client";
+import { openDatabase, type DatabaseHandle } from "../../server/db/client";
 import { loadEnv, type Env } from "../../server/env";
 import type { AppServices } from "../../server/trpc/context";
 import { ARTIFACTS_DIR, BASE_DATABASE } from "./paths";
@@ -16,6 +17,23 @@ export function freshDatabaseFile(): string {
 
 export function removeDatabaseFile(file: string) {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+}
+
+/** Opens fresh migrated database files for a test file; each is closed and removed after its test. */
+export function useFreshDatabases(): () => { database: DatabaseHandle; file: string } {
+  const opened: { database: DatabaseHandle; file: string }[] = [];
+  afterEach(() => {
+    for (const { database, file } of opened.splice(0)) {
+      database.close();
+      removeDatabaseFile(file);
+    }
+  });
+  return () => {
+    const file = freshDatabaseFile();
+    const database = openDatabase(file);
+    opened.push({ database, file });
+    return { database, file };
+  };
 }
 
 /** Limits are off unless a test is about them: most tests log in far more often than a person. */

@@ -1,24 +1,11 @@
 import { statSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCheckpointer } from "../../server/db/checkpointer";
-import { openDatabase, type DatabaseHandle } from "../../server/db/client";
+import type { DatabaseHandle } from "../../server/db/client";
 import { createLogger } from "../../server/logger";
-import { freshDatabaseFile, removeDatabaseFile } from "../helpers/db";
+import { useFreshDatabases } from "../helpers/db";
 
-const opened: { database: DatabaseHandle; file: string }[] = [];
-afterEach(() => {
-  for (const { database, file } of opened.splice(0)) {
-    database.close();
-    removeDatabaseFile(file);
-  }
-});
-
-function open() {
-  const file = freshDatabaseFile();
-  const database = openDatabase(file);
-  opened.push({ database, file });
-  return { database, file };
-}
+const open = useFreshDatabases();
 
 /** About 4 MB of new pages, all in the WAL until something checkpoints them. */
 function writeMegabytes(database: DatabaseHandle) {
