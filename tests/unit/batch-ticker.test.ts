@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BatchTicker } from "../../server/services/generation";
+import { BatchTicker, batchWindowMs } from "../../server/services/generation";
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -31,5 +31,15 @@ describe("the beat that wakes running replies", () => {
     ticker.schedule(b, 7);
     vi.advanceTimersByTime(7);
     expect(b.wakes).toEqual([start + 10, start + 47]);
+  });
+});
+
+describe("the batch window", () => {
+  it("stays at 15 ms up to 100 running replies, then widens to 40 ms by 500 and no further", () => {
+    expect([1, 100].map(batchWindowMs)).toEqual([15, 15]);
+    const widening = [101, 200, 300, 400, 500].map(batchWindowMs);
+    expect(widening).toEqual([...widening].sort((a, b) => a - b));
+    expect(widening[0]).toBeLessThan(20);
+    expect([500, 5000].map(batchWindowMs)).toEqual([40, 40]);
   });
 });
