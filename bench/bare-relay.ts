@@ -2,7 +2,7 @@
  * The floor for server CPU per reply: a bare Node relay (node:http in and out, no framework,
  * no database, no SDK) passing the same replies from the fake upstream to clients as SSE, 15 ms
  * batches, measured like bench/profile-streams.ts measures TeamGPT:
- *   npx tsx bench/bare-relay.ts [streams=300]
+ *   npx tsx bench/bare-relay.ts [streams=300] [tokens=64] [concurrency=25]
  */
 import { spawn } from "node:child_process";
 import { Agent, createServer, request } from "node:http";
@@ -11,7 +11,7 @@ import { startFakeUpstream } from "../server/llm/fake-upstream";
 import { processCpuTimes } from "./stats";
 
 if (process.argv[2] === "--serve") serve(new URL(process.argv[3]!));
-else await measure(Number(process.argv[2] ?? 300));
+else await measure(Number(process.argv[2] ?? 300), Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 25));
 
 function serve(upstream: URL) {
   const agent = new Agent({ keepAlive: true });
@@ -56,8 +56,8 @@ function serve(upstream: URL) {
   server.listen(0, "127.0.0.1", () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
 }
 
-async function measure(streams: number) {
-  const text = Array.from({ length: 64 }, (_, i) => `w${i}`).join(" ");
+async function measure(streams: number, tokens: number, concurrency: number) {
+  const text = Array.from({ length: tokens }, (_, i) => `w${i}`).join(" ");
   const upstream = await startFakeUpstream({ models: ["bench"], tokenDelayMs: 10, defaultText: text });
   const relay = spawn(process.execPath, ["--import", "tsx", import.meta.filename, "--serve", upstream.url], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -66,15 +66,16 @@ async function measure(streams: number) {
   const one = async () => {
     await (await fetch(url)).arrayBuffer();
   };
-  const batch = () => Promise.all(Array.from({ length: 25 }, one));
-  for (let i = 0; i < 4; i++) await batch();
+  const batch = () => Promise.all(Array.from({ length: concurrency }, one));
+  for (let i = 0; i < Math.ceil(100 / concurrency); i++) await batch();
   const before = processCpuTimes(relay.pid!);
-  for (let i = 0; i < streams / 25; i++) await batch();
+  for (let i = 0; i < streams / concurrency; i++) await batch();
   const after = processCpuTimes(relay.pid!);
   const perReply = (seconds: number) => ((seconds / streams) * 1000).toFixed(2);
   console.log(
     `bare relay CPU per reply: ${perReply(after.user + after.system - before.user - before.system)} ms ` +
-      `(user ${perReply(after.user - before.user)}, system ${perReply(after.system - before.system)}; 64 tokens)`,
+      `(user ${perReply(after.user - before.user)}, system ${perReply(after.system - before.system)}; ` +
+      `${tokens} tokens, ${concurrency} at a time)`,
   );
   relay.kill();
   await upstream.close();

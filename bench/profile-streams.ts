@@ -1,6 +1,6 @@
 /**
  * Profiles the server while it streams replies, and nothing else:
- *   npx tsx bench/profile-streams.ts [streams=300] [tokens=1]  → a .cpuprofile in ./profiles
+ *   npx tsx bench/profile-streams.ts [streams=300] [tokens=1] [concurrency=25]  → a .cpuprofile in ./profiles
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ import { teamgptStream } from "./streams";
 
 const STREAMS = Number(process.argv[2] ?? 300);
 const TOKENS = Number(process.argv[3] ?? 1);
+const CONCURRENCY = Number(process.argv[4] ?? 25);
 const ROOT = resolve(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "teamgpt-profile-"));
 const upstream = await startFakeUpstream({
@@ -54,12 +55,15 @@ const warm = await Promise.all(Array.from({ length: 100 }, create));
 for (let i = 0; i < warm.length; i += 25) await Promise.all(warm.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "warm up")));
 const ids = await Promise.all(Array.from({ length: STREAMS }, create));
 const before = processCpuTimes(pid);
-for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => teamgptStream(url, token, id, "profile")));
+for (let i = 0; i < ids.length; i += CONCURRENCY) {
+  await Promise.all(ids.slice(i, i + CONCURRENCY).map((id) => teamgptStream(url, token, id, "profile")));
+}
 const after = processCpuTimes(pid);
 const perReply = (seconds: number) => ((seconds / STREAMS) * 1000).toFixed(2);
 console.log(
   `server CPU per reply: ${perReply(after.user + after.system - before.user - before.system)} ms ` +
-    `(user ${perReply(after.user - before.user)}, system ${perReply(after.system - before.system)}; ${TOKENS} tokens)`,
+    `(user ${perReply(after.user - before.user)}, system ${perReply(after.system - before.system)}; ` +
+    `${TOKENS} tokens, ${CONCURRENCY} at a time)`,
 );
 await server.stop();
 await upstream.close();
