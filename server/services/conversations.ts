@@ -256,7 +256,13 @@ function matchesSearch(db: Db, search: string) {
 
 /** The ids of conversations with a message containing `text`, or `null` when there are very many. */
 function conversationsMentioning(db: Db, text: string): string[] | null {
-  catchUpSearchIndex(db);
+  try {
+    catchUpSearchIndex(db);
+  } catch {
+    // The index is behind and cannot be written now (another process holds the write lock
+    // past the busy timeout): the scan finds the same conversations, only more slowly.
+    return null;
+  }
   const rows = db.all<{ id: string }>(
     sql`select distinct conversation_id as id from message_search where message_search match ${ftsPhrase(text)} limit ${MAX_INDEXED_HITS + 1}`,
   );

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { conversations, messages } from "../../server/db/schema";
@@ -137,6 +138,22 @@ describe("conversations", () => {
     await api.conversations.delete({ id: conversation.id });
     expect(await search("giraffe")).toEqual([]);
     expect(await search("Tell me")).toEqual([]);
+  });
+
+  it("search still finds new messages while another process holds the write lock", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({ title: "Misc" });
+    await api.chat.send({ conversationId: conversation.id, content: "Where do flamingos sleep?" });
+    // The search index is caught up only when someone searches; now nobody can write.
+    services.db.$client.pragma("busy_timeout = 0");
+    const other = new Database(services.db.$client.name);
+    other.exec("begin immediate");
+    try {
+      expect((await api.conversations.list({ search: "flamingo" })).items.map((c) => c.id)).toEqual([conversation.id]);
+    } finally {
+      other.exec("rollback");
+      other.close();
+    }
   });
 
   it("open with their messages oldest first, rename, and delete with their messages", async () => {
