@@ -99,6 +99,12 @@ describe("security headers", () => {
     expect(again.headers.get("content-security-policy")).not.toContain(nonce);
   });
 
+  it("an API response, never a document, gets the strictest policy and no nonce", async () => {
+    const response = await fetch(`${server.url}/api/trpc/auth.me`);
+    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
   it("HSTS in production", async () => {
     const production = await startTestServer({ NODE_ENV: "production" });
     try {
