@@ -19,6 +19,7 @@ const INTERVAL_MS = 500;
  */
 export function indexQueuedMessages(db: Db, limit = BATCH): number {
   const statements = statementsFor(db);
+  // Most runs find nothing queued: one read, no write transaction.
   if (statements.lastQueued.get({ limit }) === null) return 0;
   return statements.indexBatch.immediate(limit);
 }
@@ -62,7 +63,10 @@ export interface SearchIndexer {
   stop(): void;
 }
 
-/** Catches the index up now (a migration or another process may have queued many), then a batch every half second. */
+/**
+ * Catches the index up now (another process, or a crash, may have left messages queued), then
+ * indexes a batch every half second.
+ */
 export function startSearchIndexer(db: Db, logger: Logger, intervalMs = INTERVAL_MS): SearchIndexer {
   const run = (index: () => void) => {
     try {
