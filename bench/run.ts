@@ -1,12 +1,13 @@
 /**
- * `npm run bench` (about 5 minutes) or `npm run bench -- --quick` (under a minute): TeamGPT's
+ * `npm run bench` or `npm run bench -- --quick` (each well under a minute here): TeamGPT's
  * production build against the fake OpenAI-compatible upstream, side by side with the
- * upstream alone (the floor), on this machine. Prints a table and writes
- * bench/results/latest.json.
+ * upstream alone (the floor), on this machine. Prints a table, saves the run in bench/results
+ * (bench/report.ts) and compares it with the previous run of the same kind, or with the run
+ * given as `--compare <file>`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { hashPassword } from "../server/auth/password";
 import { openDatabase } from "../server/db/client";
 import { newId } from "../server/db/ids";
@@ -14,12 +15,14 @@ import { migrateDatabase } from "../server/db/migrate";
 import { catchUpSearchIndex } from "../server/db/search-index";
 import { conversations, messages, users } from "../server/db/schema";
 import { startFakeUpstream } from "../server/llm/fake-upstream";
+import { comparisonText, previousReport, readReport, saveReport, type BenchReport, type BenchRow } from "./report";
 import { median, percentile, processCpuSeconds, processRssBytes, round } from "./stats";
 import { startServerProcess } from "./server-process";
 import { teamgptStream, upstreamStream, type StreamTiming } from "./streams";
 
 const quick = process.argv.includes("--quick");
-const ROOT = resolve(import.meta.dirname, "..");
+// A bad --compare file stops the run before it starts, not after it.
+const baseline = comparisonBaseline();
 const CONCURRENCY = quick ? [1, 50, 100] : [1, 100, 500];
 const PAGE_SIZES = quick ? [10, 1000] : [10, 1000, 5000];
 const CONVERSATIONS = quick ? 2000 : 10_000;
@@ -28,18 +31,8 @@ const TOKEN_DELAY_MS = 10;
 const REPLY = Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(" ");
 const PASSWORD = "bench password 1";
 
-interface Row {
-  metric: string;
-  teamgpt: number;
-  floor?: number;
-  /** TeamGPT's value over the floor's. */
-  ratio?: number;
-  unit: string;
-  target?: string;
-  pass?: boolean;
-}
-const rows: Row[] = [];
-const record = (measured: Row) => {
+const rows: BenchRow[] = [];
+const record = (measured: BenchRow) => {
   const row = measured.floor ? { ...measured, ratio: round(measured.teamgpt / measured.floor, 2) } : measured;
   rows.push(row);
   const floor = row.floor === undefined ? "" : `  floor ${row.floor} ${row.unit} (${row.ratio}×)`;
@@ -122,17 +115,20 @@ try {
   const perSecond = loginCount / ((performance.now() - started) / 1000);
   record({ metric: "logins per second (argon2id, concurrent)", teamgpt: round(perSecond), unit: "/s" });
 
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const report = {
+  const report: BenchReport = {
     date: new Date().toISOString(),
     quick,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
     settings: { tokensPerReply: TOKENS, tokenDelayMs: TOKEN_DELAY_MS },
     rows,
   };
-  writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const before = baseline ?? previousReport(quick, report.date);
+  const file = saveReport(report);
   const missed = rows.filter((row) => row.pass === false);
-  console.log(`\n${missed.length === 0 ? "Every target met." : `${missed.length} target(s) missed.`} Results in bench/results/latest.json`);
+  console.log(
+    `\n${missed.length === 0 ? "Every target met." : `${missed.length} target(s) missed.`} Saved as ${relative(process.cwd(), file)}`,
+  );
+  if (before) console.log(`\n${comparisonText(before, { file, report })}`);
 } finally {
   await server.stop();
   await upstream.close();
@@ -275,6 +271,19 @@ async function repeat(times: number, run: () => Promise<number>): Promise<number
   const results = [];
   for (let i = 0; i < times; i++) results.push(await run());
   return results;
+}
+
+function comparisonBaseline(): { file: string; report: BenchReport } | null {
+  const at = process.argv.indexOf("--compare");
+  if (at === -1) return null;
+  const file = process.argv[at + 1];
+  try {
+    if (!file || file.startsWith("--")) throw new Error("--compare needs a file: --compare bench/results/<run>.json");
+    return { file, report: readReport(file) };
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
 }
 
 function sleep(ms: number) {
