@@ -18,7 +18,6 @@ import {
   messageOfUser,
   recordTurn,
   replyTo,
-  streamingReplyIds,
 } from "./message-queries";
 import type { RateLimits } from "./rate-limits";
 
@@ -87,7 +86,7 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   if (raced) return raced;
   requireCapacity(deps, userId);
   const model = requireModel(deps.models, input.model ?? conversation.model);
-  if (hasRunningReply(db, deps.generations, conversation.id)) {
+  if (deps.generations.isRunningIn(conversation.id)) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
 
@@ -155,10 +154,6 @@ function requireCapacity(deps: ChatDeps, userId: string): void {
     undefined,
     5,
   );
-}
-
-function hasRunningReply(db: Db, generations: GenerationRegistry, conversationId: string): boolean {
-  return streamingReplyIds(db, conversationId).some((id) => generations.get(id));
 }
 
 /**

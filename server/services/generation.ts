@@ -279,7 +279,9 @@ export interface StartGeneration {
 /** The one registry of running generations in this process. */
 export class GenerationRegistry {
   private readonly running = new Map<string, Generation>();
+  /** Running replies per person (for their limit) and per conversation (one at a time). */
   private readonly perUser = new Map<string, number>();
+  private readonly perConversation = new Map<string, number>();
   private readonly ticker = new BatchTicker(() => batchWindowMs(this.running.size));
 
   constructor(
@@ -292,15 +294,15 @@ export class GenerationRegistry {
   start({ userId, message, model, messages: turns }: StartGeneration): Generation {
     const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns }, this.ticker);
     this.running.set(message.id, generation);
-    this.perUser.set(userId, this.runningFor(userId) + 1);
+    addCount(this.perUser, userId, 1);
+    addCount(this.perConversation, message.conversationId, 1);
     // Forgotten only once saved: from then on the database answers for it.
     generation.done
       .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "could not save reply"))
       .finally(() => {
         this.running.delete(message.id);
-        const left = this.runningFor(userId) - 1;
-        if (left > 0) this.perUser.set(userId, left);
-        else this.perUser.delete(userId);
+        addCount(this.perUser, userId, -1);
+        addCount(this.perConversation, message.conversationId, -1);
       });
     return generation;
   }
@@ -311,6 +313,11 @@ export class GenerationRegistry {
 
   runningFor(userId: string): number {
     return this.perUser.get(userId) ?? 0;
+  }
+
+  /** Whether a reply is being written in the conversation now (a `streaming` row left by a crash is not). */
+  isRunningIn(conversationId: string): boolean {
+    return this.perConversation.has(conversationId);
   }
 
   get size(): number {
@@ -330,4 +337,11 @@ export class GenerationRegistry {
     clearTimeout(timer);
     await this.interruptAll();
   }
+}
+
+/** Counts that vanish at zero, so the maps hold only what is running. */
+function addCount(counts: Map<string, number>, key: string, delta: number): void {
+  const count = (counts.get(key) ?? 0) + delta;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
 }

@@ -76,17 +76,6 @@ export function hasMessages(db: Db, conversationId: string): boolean {
   return query.get({ conversationId }) !== undefined;
 }
 
-export function streamingReplyIds(db: Db, conversationId: string): string[] {
-  const query = preparedOnce(db, "streamingReplies", () =>
-    db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(and(eq(messages.conversationId, p("conversationId")), eq(messages.status, "streaming")))
-      .prepare(),
-  );
-  return query.all({ conversationId }).map((row) => row.id);
-}
-
 /** Every message of a conversation, oldest first, with what a prompt needs. */
 export function historyOf(db: Db, conversationId: string) {
   const query = preparedOnce(db, "historyOf", () =>

@@ -303,6 +303,16 @@ describe("failures are visible and recoverable", () => {
     expect(stored.map((message) => message.id)).toEqual([earlier.userMessage.id, earlier.assistantMessage.id, "crashedreply0001"]);
   });
 
+  it("a reply left streaming by a crash does not hold up the conversation before it is marked", async () => {
+    const { api, conversation } = await signedIn();
+    services.db
+      .insert(messages)
+      .values({ id: "crashedreply0002", conversationId: conversation.id, role: "assistant", content: "", status: "streaming" })
+      .run();
+    const reply = await api.chat.send({ conversationId: conversation.id, content: "still there?" });
+    expect(reply.assistantMessage).toMatchObject({ status: "complete", content: expect.any(String) });
+  });
+
   it("any other refusal shows the model server's own reason", async () => {
     const { api, conversation } = await signedIn();
     upstream.enqueue({ kind: "status", status: 400, message: "messages: too many tokens" });
