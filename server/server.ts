@@ -5,7 +5,7 @@ import type { ServerBuild } from "@remix-run/node";
 import { createAppServices, type AppServices } from "./app-services";
 import type { Logger } from "./logger";
 import { startCheckpointer } from "./db/checkpointer";
-import { openDatabase } from "./db/client";
+import { openDatabase, refreshPlannerStatistics, type DatabaseHandle } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { startSearchIndexer } from "./db/search-index";
 import type { Env } from "./env";
@@ -35,6 +35,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   const interrupted = markInterruptedReplies(database.db);
   if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
   const sweeper = sweepExpiredSessions(services);
+  const statistics = refreshStatisticsHourly(database, services.logger);
   const checkpointer = startCheckpointer(database, services.logger);
   const searchIndexer = startSearchIndexer(database.db, services.logger);
   const build = (await import(pathToFileURL(paths.remixBuild).href)) as ServerBuild;
@@ -57,6 +58,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
       server.closeAllConnections();
       await closed;
       clearInterval(sweeper);
+      clearInterval(statistics);
       searchIndexer.stop();
       await checkpointer?.stop();
       database.close();
@@ -72,4 +74,16 @@ function sweepExpiredSessions({ auth, logger }: Pick<AppServices, "auth" | "logg
     auth.deleteExpiredSessions().catch((error: unknown) => logger.error({ err: error }, "could not delete expired sessions"));
   void sweep();
   return setInterval(sweep, HOUR).unref();
+}
+
+/** A server runs for months: the tables it plans from keep growing. */
+function refreshStatisticsHourly(database: DatabaseHandle, logger: Logger): NodeJS.Timeout {
+  return setInterval(() => {
+    try {
+      refreshPlannerStatistics(database.sqlite);
+    } catch (error) {
+      // Another process held the write lock past the busy timeout; the next hour will do.
+      logger.warn({ err: error }, "could not refresh the query planner's statistics");
+    }
+  }, HOUR).unref();
 }

@@ -19,6 +19,11 @@ export function openDatabase(url: string): DatabaseHandle {
   // Other processes (the CLI, a second server) may hold the write lock for a moment.
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
+  try {
+    refreshPlannerStatistics(sqlite, "all tables");
+  } catch {
+    // Only an optimisation: a database another process is writing to right now still opens.
+  }
   cachePreparedStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   return {
@@ -26,10 +31,22 @@ export function openDatabase(url: string): DatabaseHandle {
     sqlite,
     close() {
       if (!sqlite.open) return;
-      sqlite.pragma("optimize");
+      refreshPlannerStatistics(sqlite);
       sqlite.close();
     },
   };
+}
+
+/**
+ * SQLite plans queries from statistics taken when the tables were last analyzed (at every
+ * close). Taken on a new install, with one user and one session, they make it read whole
+ * tables instead of their indexes (the session lookup of every request among them) until
+ * they are taken again. `optimize` re-analyzes, within a bounded time, the tables that grew
+ * or shrank a lot since: at open for every table, then now and then for the ones in use
+ * (SQLite's advice for connections that stay open).
+ */
+export function refreshPlannerStatistics(sqlite: Database.Database, which: "all tables" | "tables in use" = "tables in use"): void {
+  sqlite.pragma(which === "all tables" ? "optimize = 0x10002" : "optimize");
 }
 
 const STATEMENT_CACHE_SIZE = 500;
