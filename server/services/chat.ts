@@ -11,11 +11,11 @@ import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
 import {
   hasMessages,
-  historyOf,
   insertMessage,
   messageByClientId,
   messageById,
   messageOfUser,
+  newestMessagesOf,
   recordTurn,
   replyTo,
 } from "./message-queries";
@@ -159,23 +159,32 @@ function requireCapacity(deps: ChatDeps, userId: string): void {
 /**
  * What the model is sent: the system prompt, then as many of the latest turns as fit in
  * the budget (oldest dropped first); the system prompt and the newest message always go.
+ * Read newest first, so a long conversation costs no more than a short one.
  */
 export function promptFor(db: Db, conversation: ConversationRow, newestUserMessageId: string, budgetChars: number): ChatTurn[] {
-  const rows = historyOf(db, conversation.id);
-  const history = rows.filter((row) => row.id === newestUserMessageId || isUsableTurn(row));
-  const newest = history.findIndex((row) => row.id === newestUserMessageId);
-  const turns: ChatTurn[] = [];
-  let remaining = budgetChars - (conversation.systemPrompt?.length ?? 0) - history[newest]!.content.length;
-  for (let i = newest - 1; i >= 0; i--) {
-    const row = history[i]!;
+  let question: string | undefined;
+  const earlier: ChatTurn[] = [];
+  let remaining = budgetChars - (conversation.systemPrompt?.length ?? 0);
+  for (const row of newestMessagesOf(db, conversation.id)) {
+    // Newer than the question: the reply being written for it.
+    if (question === undefined) {
+      if (row.id === newestUserMessageId) {
+        question = row.content;
+        remaining -= row.content.length;
+      }
+      continue;
+    }
+    if (!isUsableTurn(row)) continue;
     remaining -= row.content.length;
     if (remaining < 0) break;
-    turns.unshift({ role: row.role === "assistant" ? "assistant" : "user", content: row.content });
+    earlier.push({ role: row.role === "assistant" ? "assistant" : "user", content: row.content });
   }
+  if (question === undefined) throw new Error(`message ${newestUserMessageId} is not in conversation ${conversation.id}`);
+  const turns = earlier.reverse();
   // A history that starts with a reply confuses some models: begin at a user turn.
   while (turns[0]?.role === "assistant") turns.shift();
   const system: ChatTurn[] = conversation.systemPrompt ? [{ role: "system", content: conversation.systemPrompt }] : [];
-  return [...system, ...turns, { role: "user", content: history[newest]!.content }];
+  return [...system, ...turns, { role: "user", content: question }];
 }
 
 function isUsableTurn(row: { role: MessageRow["role"]; content: string; status: MessageRow["status"] }): boolean {

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type MessageRow } from "../db/schema";
@@ -76,17 +76,26 @@ export function hasMessages(db: Db, conversationId: string): boolean {
   return query.get({ conversationId }) !== undefined;
 }
 
-/** Every message of a conversation, oldest first, with what a prompt needs. */
-export function historyOf(db: Db, conversationId: string) {
-  const query = preparedOnce(db, "historyOf", () =>
+/**
+ * A conversation's messages, newest first, with what a prompt needs: read a page at a time, so
+ * a prompt that fills its budget from the latest turns never reads the rest of a long history.
+ */
+export function* newestMessagesOf(db: Db, conversationId: string, pageSize = 100) {
+  const query = preparedOnce(db, "newestMessagesOf", () =>
     db
       .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
       .from(messages)
       .where(eq(messages.conversationId, p("conversationId")))
-      .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+      .limit(p("limit"))
+      .offset(p("offset"))
       .prepare(),
   );
-  return query.all({ conversationId });
+  for (let offset = 0; ; offset += pageSize) {
+    const page = query.all({ conversationId, limit: pageSize, offset });
+    yield* page;
+    if (page.length < pageSize) return;
+  }
 }
 
 export type NewMessage = Pick<

@@ -337,6 +337,23 @@ describe("what the model is sent", () => {
     expect(upstream.requests.at(-1)!.authorization).toBe("Bearer sk-test-teamgpt");
   });
 
+  it("a history longer than one read of the database comes whole, in order, without failed replies", async () => {
+    const { api, conversation } = await signedIn();
+    const start = Date.now() - 1_000_000;
+    const history = Array.from({ length: 250 }, (_, i) => ({
+      id: `history${String(i).padStart(4, "0")}`,
+      conversationId: conversation.id,
+      role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+      content: `turn ${i}`,
+      status: i === 101 ? ("error" as const) : ("complete" as const),
+      createdAt: new Date(start + i * 1000),
+    }));
+    services.db.insert(messages).values(history).run();
+    await api.chat.send({ conversationId: conversation.id, content: "and now?" });
+    const expected = history.filter((message) => message.status === "complete").map(({ role, content }) => ({ role, content }));
+    expect(upstream.requests.at(-1)!.messages).toEqual([...expected, { role: "user", content: "and now?" }]);
+  });
+
   it("trimmed to the budget, oldest turns first, never the system prompt or the newest message", async () => {
     await services.close();
     services = await createTestServices(upstreamEnv(upstream, { CHAT_HISTORY_CHARS: "1000" }));
