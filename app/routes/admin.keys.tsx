@@ -1,4 +1,4 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
@@ -18,11 +18,36 @@ function statusFilter(value: string | null): StatusFilter | undefined {
   return STATUSES.find((status) => status === value);
 }
 
+const KEYS_PER_PAGE = 100;
+
 export async function loader({ context, request }: LoaderFunctionArgs) {
   const user = requireAdmin(context, request);
-  const status = statusFilter(new URL(request.url).searchParams.get("status"));
-  const { items } = await context.api.admin.keys.list({ status });
-  return json({ user, status: status ?? null, keys: items });
+  const url = new URL(request.url);
+  const status = statusFilter(url.searchParams.get("status"));
+  const after = url.searchParams.get("after");
+  try {
+    const page = await context.api.admin.keys.list({ status, limit: KEYS_PER_PAGE, cursor: after });
+    return json({ user, status: status ?? null, keys: page.items, total: page.total, nextCursor: page.nextCursor, paged: after !== null });
+  } catch (error) {
+    // A cursor mangled by hand, or from an older version: show the first page instead.
+    if (after !== null && (error as { code?: string }).code === "BAD_REQUEST")
+      throw redirect(`${url.pathname}${keysSearch(status ?? null)}`);
+    throw error;
+  }
+}
+
+function describeList(total: number, shown: number, status: StatusFilter | null): string {
+  const what = `${total.toLocaleString("en")} ${status ? `${status} ` : ""}${total === 1 ? "key" : "keys"}`;
+  return total > shown ? `${what}, newest first, ${KEYS_PER_PAGE} a page.` : `${what}, newest first.`;
+}
+
+/** The query string of a page of the list (`?status=…&after=…`), empty for the first page of all keys. */
+function keysSearch(status: StatusFilter | null, after?: string): string {
+  const query = new URLSearchParams();
+  if (status) query.set("status", status);
+  if (after) query.set("after", after);
+  const search = query.toString();
+  return search ? `?${search}` : "";
 }
 
 export async function action({ context, request }: ActionFunctionArgs) {
@@ -65,7 +90,7 @@ async function load(context: ActionFunctionArgs["context"], form: FormData) {
 }
 
 export default function AdminKeysPage() {
-  const { user, keys, status } = useLoaderData<typeof loader>();
+  const { user, keys, status, total, nextCursor, paged } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busyIntent = navigation.state !== "idle" ? navigation.formData?.get("intent") : null;
@@ -120,17 +145,18 @@ export default function AdminKeysPage() {
           <div className="list-header">
             <h2 id="list-title">All keys</h2>
             <nav className="filters" aria-label="Filter keys by status">
-              <Link to="." aria-current={status === null ? "page" : undefined}>
+              <Link to={{ search: keysSearch(null) }} aria-current={status === null ? "page" : undefined}>
                 All
               </Link>
               {STATUSES.map((value) => (
-                <Link key={value} to={`?status=${value}`} aria-current={status === value ? "page" : undefined}>
+                <Link key={value} to={{ search: keysSearch(value) }} aria-current={status === value ? "page" : undefined}>
                   {value[0]!.toUpperCase() + value.slice(1)}
                 </Link>
               ))}
             </nav>
           </div>
           {result?.ok && result.intent === "revoke" ? <p className="notice">Revoked {result.revoked}.</p> : null}
+          {total > 0 ? <p className="hint">{describeList(total, keys.length, status)}</p> : null}
           {keys.length === 0 ? (
             <p className="empty">No keys{status ? ` with status “${status}”` : ""} yet.</p>
           ) : (
@@ -167,6 +193,12 @@ export default function AdminKeysPage() {
               ))}
             </AdminTable>
           )}
+          {paged || nextCursor ? (
+            <nav className="pager" aria-label="Pages of keys">
+              {paged ? <Link to={{ search: keysSearch(status) }}>← Newest keys</Link> : <span />}
+              {nextCursor ? <Link to={{ search: keysSearch(status, nextCursor) }}>Older keys →</Link> : null}
+            </nav>
+          ) : null}
         </section>
       </main>
     </div>

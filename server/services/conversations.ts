@@ -6,6 +6,7 @@ import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
+import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 
 export const MAX_TITLE_CHARS = 200;
 export const MAX_SYSTEM_PROMPT_CHARS = 20_000;
@@ -212,12 +213,7 @@ export function listConversations(db: Db, userId: string, input: z.infer<typeof 
     .where(
       and(
         eq(conversations.userId, userId),
-        cursor
-          ? or(
-              lt(conversations.updatedAt, cursor.updatedAt),
-              and(eq(conversations.updatedAt, cursor.updatedAt), lt(conversations.id, cursor.id)),
-            )
-          : undefined,
+        cursor ? olderThanCursor(conversations.updatedAt, conversations.id, cursor) : undefined,
         input.search ? matchesSearch(db, input.search) : undefined,
       ),
     )
@@ -226,7 +222,7 @@ export function listConversations(db: Db, userId: string, input: z.infer<typeof 
     .all();
   const items = rows.slice(0, input.limit).map(toConversation);
   const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
-  return { items, nextCursor: last ? encodeCursor(last) : null };
+  return { items, nextCursor: last ? encodeCursor(last.updatedAt, last.id) : null };
 }
 
 /** More conversations than this with a match anywhere: reading the person's own is quicker. */
@@ -281,18 +277,6 @@ function containsText(column: SQLWrapper, pattern: string) {
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
-
-function encodeCursor(row: ConversationRow): string {
-  return Buffer.from(`${row.updatedAt.getTime()}:${row.id}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { updatedAt: Date; id: string } {
-  const [time, id] = Buffer.from(cursor, "base64url").toString("utf8").split(":");
-  const updatedAt = new Date(Number(time));
-  if (!id || Number.isNaN(updatedAt.getTime()))
-    throw new ServiceError("BAD_REQUEST", "That page cursor is not valid; start from the first page.");
-  return { updatedAt, id };
 }
 
 /** The first line of the first message, shortened: what the peers show in their sidebars. */

@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, isNotNull, isNull, lte, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, isNotNull, isNull, lte, or, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
 import { newId, randomBase32 } from "../db/ids";
 import { registrationKeys, users, type RegistrationKeyRow } from "../db/schema";
+import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import { ServiceError } from "./errors";
 
 export const keyStatuses = ["unused", "used", "revoked", "expired"] as const;
@@ -36,7 +37,15 @@ export const generateKeysInput = z.object({
     .optional(),
 });
 
-export const listKeysInput = z.object({ status: z.enum(keyStatuses).optional() }).default({});
+export const MAX_KEYS_PER_PAGE = 500;
+export const listKeysInput = z
+  .object({
+    status: z.enum(keyStatuses).optional(),
+    /** Without a limit every key comes at once (API.md); with one, a page and the next page's cursor. */
+    limit: z.number().int().min(1).max(MAX_KEYS_PER_PAGE, `Ask for at most ${MAX_KEYS_PER_PAGE} keys a page.`).optional(),
+    cursor: z.string().max(200).nullish(),
+  })
+  .default({});
 export const keyIdInput = z.object({ id: z.string().min(1).max(64) });
 export const loadKeysInput = z.object({
   text: z.string().max(MAX_KEYS_FILE_CHARS, "The keys file is too large (at most 2 MB)."),
@@ -109,17 +118,37 @@ function statusCondition(status: KeyStatus, now: Date): SQL | undefined {
 
 const usedByUser = alias(users, "used_by_user");
 
-/** Newest first, with who used each key. */
-export function listKeys(db: Db, input: z.infer<typeof listKeysInput> = {}): RegistrationKey[] {
+/**
+ * Newest first, with who used each key. A bulk load makes thousands; the admin page shows a
+ * page of them and how many there are, so it renders in milliseconds whatever the count.
+ */
+export function listKeys(
+  db: Db,
+  input: z.infer<typeof listKeysInput> = {},
+): { items: RegistrationKey[]; nextCursor: string | null; total: number } {
   const now = new Date();
+  const filter = input.status ? statusCondition(input.status, now) : undefined;
+  const cursor = input.cursor ? decodeCursor(input.cursor) : null;
   const rows = db
     .select({ key: registrationKeys, usedBy: { id: usedByUser.id, username: usedByUser.username } })
     .from(registrationKeys)
     .leftJoin(usedByUser, eq(registrationKeys.usedBy, usedByUser.id))
-    .where(input.status ? statusCondition(input.status, now) : undefined)
+    .where(and(filter, cursor ? olderThanCursor(registrationKeys.createdAt, registrationKeys.id, cursor) : undefined))
     .orderBy(desc(registrationKeys.createdAt), desc(registrationKeys.id))
+    .limit(input.limit === undefined ? -1 : input.limit + 1)
     .all();
-  return rows.map((row) => toRegistrationKey(row.key, row.usedBy, now));
+  const more = input.limit !== undefined && rows.length > input.limit;
+  const page = more ? rows.slice(0, input.limit) : rows;
+  const last = more ? page.at(-1)!.key : undefined;
+  return {
+    items: page.map((row) => toRegistrationKey(row.key, row.usedBy, now)),
+    nextCursor: last ? encodeCursor(last.createdAt, last.id) : null,
+    total: input.limit === undefined && !cursor ? rows.length : countKeys(db, filter),
+  };
+}
+
+function countKeys(db: Db, filter: SQL | undefined): number {
+  return db.select({ total: count() }).from(registrationKeys).where(filter).get()!.total;
 }
 
 function getKey(db: Db, id: string): RegistrationKey {

@@ -326,4 +326,26 @@ describe("the admin keys page", () => {
     const revokedList = await (await fetch(`${server.url}/admin/keys?status=revoked`, { headers: { cookie } })).text();
     expect(revokedList.match(/status-revoked/g)).toHaveLength(1);
   });
+
+  it("shows thousands of keys a page at a time, and a broken page link leads back to the first page", async () => {
+    const admin = await createUser(server.services, { role: "admin" });
+    const { jar } = await loginOverHttp(admin.username);
+    const cookie = jar.header();
+    await postForm("/admin/keys", { intent: "generate", count: "1000", note: "bulk" }, { cookie });
+    await postForm("/admin/keys", { intent: "generate", count: "200", note: "bulk" }, { cookie });
+
+    const keysOn = (html: string) => [...html.matchAll(/<code>([^<]+)<\/code>/g)].map((match) => match[1]!);
+    const first = await (await fetch(`${server.url}/admin/keys?status=unused`, { headers: { cookie } })).text();
+    expect(keysOn(first)).toHaveLength(100);
+    expect(first).toMatch(/[\d,]+ unused keys, newest first, 100 a page\./);
+    expect(first).not.toContain("← Newest keys");
+    const next = first.match(/href="(\/admin\/keys\?status=unused&amp;after=[^"]+)">Older keys →/)![1]!.replaceAll("&amp;", "&");
+    const second = await (await fetch(`${server.url}${next}`, { headers: { cookie } })).text();
+    expect(keysOn(second)).toHaveLength(100);
+    expect(second).toContain("← Newest keys");
+    expect(new Set([...keysOn(first), ...keysOn(second)]).size).toBe(200);
+
+    const broken = await fetch(`${server.url}/admin/keys?status=unused&after=broken`, { headers: { cookie }, redirect: "manual" });
+    expect([broken.status, broken.headers.get("location")]).toEqual([302, "/admin/keys?status=unused"]);
+  });
 });

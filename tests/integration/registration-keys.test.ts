@@ -75,6 +75,38 @@ describe("admins hand out registration keys", () => {
     }
   });
 
+  it("lists a bulk load a page at a time, newest first, with the count and the next page's cursor", async () => {
+    const { api } = await adminApi();
+    await api.admin.keys.generate({ count: 130, note: "first batch" });
+    const latest = await api.admin.keys.generate({ count: 120, note: "second batch" });
+    const everything = await api.admin.keys.list({});
+    expect(everything).toMatchObject({ total: 250, nextCursor: null });
+
+    const pages = [];
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof api.admin.keys.list>> = await api.admin.keys.list({ limit: 100, cursor });
+      expect(page.total).toBe(250);
+      pages.push(page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(pages.map((page) => page.length)).toEqual([100, 100, 50]);
+    expect(pages.flat()).toEqual(everything.items.map((item) => item.id));
+    // The newer batch first, across the page boundary.
+    expect(new Set(pages.flat().slice(0, 120))).toEqual(new Set(latest.keys.map((key) => key.id)));
+
+    await api.admin.keys.revoke({ id: latest.keys[0]!.id });
+    const unused = await api.admin.keys.list({ status: "unused", limit: 10 });
+    expect([unused.total, unused.items.length, unused.items.every((item) => item.status === "unused")]).toEqual([249, 10, true]);
+    expect(await api.admin.keys.list({ status: "revoked", limit: 10 })).toMatchObject({ total: 1, nextCursor: null });
+
+    await expect(api.admin.keys.list({ limit: 100, cursor: "not-a-cursor" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "That page cursor is not valid; start from the first page.",
+    });
+    await expect(api.admin.keys.list({ limit: 501 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
   it("revokes an unused key so nobody can register with it; a used key cannot be revoked", async () => {
     const { api } = await adminApi();
     const key = createKey(services);

@@ -12,7 +12,7 @@ import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from 
 import { adminProcedure, createTRPCRouter } from "../init";
 
 const keysRouter = createTRPCRouter({
-  list: adminProcedure.input(listKeysInput).query(({ ctx, input }) => ({ items: listKeys(ctx.db, input) })),
+  list: adminProcedure.input(listKeysInput).query(({ ctx, input }) => listKeys(ctx.db, input)),
 
   generate: adminProcedure
     .input(generateKeysInput)
