@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, isNotNull, isNull, lte, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
@@ -270,16 +270,16 @@ export interface LoadKeysResult {
 export function loadKeys(db: Db, input: { text: string; note?: string | null; createdBy?: string | null }): LoadKeysResult {
   const parsed = parseKeysFile(input.text);
   if (parsed.invalid.length > 0) return { added: 0, duplicates: parsed.repeated, invalid: parsed.invalid };
-  const added = db.transaction((tx) => {
+  // Built once for the whole file: building the insert anew for each key took ~30 µs a key,
+  // two seconds for a 2 MB file, during which no other request or reply moved.
+  const insert = db
+    .insert(registrationKeys)
+    .values({ id: sql.placeholder("id"), key: sql.placeholder("key"), note: input.note ?? null, createdBy: input.createdBy ?? null })
+    .onConflictDoNothing({ target: registrationKeys.key })
+    .prepare();
+  const added = db.transaction(() => {
     let count = 0;
-    for (const key of parsed.keys) {
-      const result = tx
-        .insert(registrationKeys)
-        .values({ id: newId(), key, note: input.note ?? null, createdBy: input.createdBy ?? null })
-        .onConflictDoNothing({ target: registrationKeys.key })
-        .run();
-      count += result.changes;
-    }
+    for (const key of parsed.keys) count += insert.run({ id: newId(), key }).changes;
     return count;
   });
   return { added, duplicates: parsed.repeated + (parsed.keys.length - added), invalid: [] };
