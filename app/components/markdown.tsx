@@ -1,6 +1,7 @@
-import { memo, useEffect, useRef, useState, type ComponentProps } from "react";
-import ReactMarkdown, { type Components } from "react-markdown";
+import { memo, useEffect, useRef, useState, type ComponentProps, type ReactElement } from "react";
+import renderMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
+import { finishedMessageHtml } from "~/lib/markdown-html.server";
 import { CopyButton } from "./copy-button";
 
 interface MdNode {
@@ -108,12 +109,17 @@ function extractText(node: unknown): string {
 const components: Components = { a: SafeLink, img: DeferredImage, pre: CodeBlock };
 const remarkPlugins = [remarkGfm, remarkHtmlAsText];
 
-export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  return (
-    <div className="markdown">
-      <ReactMarkdown remarkPlugins={remarkPlugins} components={components} skipHtml={false}>
-        {text}
-      </ReactMarkdown>
-    </div>
-  );
+function parse(text: string): ReactElement {
+  return renderMarkdown({ children: text, remarkPlugins, components, skipHtml: false });
+}
+
+/**
+ * `keep`: the text is final (a saved message). The server then sends HTML it rendered once
+ * (see markdown-html.server.ts); the browser renders the same elements and hydrates onto it.
+ */
+export const Markdown = memo(function Markdown({ text, keep = false }: { text: string; keep?: boolean }) {
+  if (keep && typeof document === "undefined") {
+    return <div className="markdown" dangerouslySetInnerHTML={{ __html: finishedMessageHtml(text, parse) }} />;
+  }
+  return <div className="markdown">{parse(text)}</div>;
 });

@@ -19,7 +19,11 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
   return (
     <article className={`message message-${message.role}`} aria-label={`${ROLE_LABEL[message.role]} said`} data-status={message.status}>
       <div className="message-body">
-        {message.role === "user" ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />}
+        {message.role === "user" ? (
+          <p className="user-text">{message.content}</p>
+        ) : (
+          <Markdown text={message.content} keep={message.status !== "streaming"} />
+        )}
         {message.status === "stopped" ? <p className="message-note">Stopped.</p> : null}
         {failed ? (
           <div className="message-error" role="alert">

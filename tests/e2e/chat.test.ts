@@ -119,6 +119,40 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(dialogs).toEqual([]);
   });
 
+  it("a saved reply's markdown, sent as HTML the server rendered once, comes alive in the browser", async () => {
+    const { page } = await signedInPage("hydrate");
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
+    });
+    const markdown = [
+      "Some **bold**, *italic*, `code`, ~~struck~~, a [link](https://example.com) and https://auto.example.com/x.",
+      "Adjacent text, then <b>raw html</b> & an entity &amp; more.",
+      "```ts\nconst answer = 42;\nconsole.log(answer);\n```",
+      "1. one\n2. two\n   - nested",
+      "| left | right |\n|:-----|------:|\n| 1    | 2     |",
+      "- [ ] open task\n- [x] done task",
+      "![a cat](http://127.0.0.1:9/cat.png)",
+      "Line one  \nline two\n\nÜnïcödé ✓ 中文 😀",
+    ].join("\n\n");
+    suite.upstream.enqueue({ kind: "reply", text: markdown });
+    await send(page, "Show me everything markdown can do");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    // Twice: the first render of the saved reply, then the HTML the server kept.
+    for (let load = 0; load < 2; load++) {
+      await page.reload();
+      await page.getByRole("button", { name: "Regenerate" }).waitFor();
+      const reply = page.locator(".message-assistant .markdown").last();
+      await reply.locator("code .hljs-keyword").first().waitFor();
+      await reply.getByRole("button", { name: /Image “a cat”/ }).click();
+      await reply.locator("img[alt='a cat']").waitFor();
+      expect(await reply.locator("table td").allInnerTexts()).toEqual(["1", "2"]);
+      expect(await reply.innerText()).toContain("<b>raw html</b> & an entity & more.");
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("follows the stream at the bottom, and offers a way back after scrolling up", async () => {
     const { page } = await signedInPage("scroll", { width: 800, height: 500 });
     suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 15 });
