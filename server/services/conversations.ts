@@ -19,6 +19,8 @@ export const getConversationInput = z.object({
   /** Only the latest `limit` messages (before `before`, if given): long conversations open fast. */
   limit: z.number().int().min(1).max(10_000).optional(),
   before: z.string().min(1).max(64).optional(),
+  /** Fewer messages when the latest are long: at most this many characters of text (but never none). */
+  maxChars: z.number().int().min(1).optional(),
 });
 
 export const listConversationsInput = z
@@ -147,7 +149,7 @@ export function getConversation(
   input: z.infer<typeof getConversationInput>,
 ): { conversation: Conversation; messages: Message[]; hasEarlier: boolean } {
   const conversation = requireConversation(db, userId, input.id);
-  const windowed = input.limit !== undefined || input.before !== undefined;
+  const windowed = input.limit !== undefined || input.before !== undefined || input.maxChars !== undefined;
   const limit = input.limit ?? 100;
   const rows = db
     .select()
@@ -156,9 +158,17 @@ export function getConversation(
     .orderBy(desc(messages.createdAt), desc(sql`rowid`))
     .limit(windowed ? limit + 1 : -1)
     .all();
-  const hasEarlier = windowed && rows.length > limit;
-  const page = (hasEarlier ? rows.slice(0, limit) : rows).reverse();
-  return { conversation: toConversation(conversation), messages: page.map(toMessage), hasEarlier };
+  const latest = windowed ? withinChars(rows.slice(0, limit), input.maxChars) : rows;
+  const hasEarlier = latest.length < rows.length;
+  return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
+}
+
+/** The newest messages whose text adds up to at most `maxChars`, and never none. */
+function withinChars(newestFirst: MessageRow[], maxChars: number | undefined): MessageRow[] {
+  if (maxChars === undefined) return newestFirst;
+  let chars = 0;
+  const fit = newestFirst.findIndex((row, i) => (chars += row.content.length) > maxChars && i > 0);
+  return fit === -1 ? newestFirst : newestFirst.slice(0, fit);
 }
 
 /** Messages before the one given, in the same (created_at, rowid) order pages use. */

@@ -206,6 +206,24 @@ describe("conversations", () => {
     expect([...first.messages, ...earlier.messages, ...latest.messages]).toEqual(all.messages);
   });
 
+  it("open fewer of the latest messages when they are long, but never none", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({});
+    for (const size of [100, 300, 500]) {
+      upstream.enqueue({ kind: "reply", text: "r".repeat(size) });
+      await api.chat.send({ conversationId: conversation.id, content: "q".repeat(size) });
+    }
+    const lengths = async (maxChars: number, limit?: number) => {
+      const page = await api.conversations.get({ id: conversation.id, maxChars, ...(limit ? { limit } : {}) });
+      return [page.messages.map((message) => message.content.length), page.hasEarlier];
+    };
+    expect(await lengths(1000, 40)).toEqual([[500, 500], true]);
+    expect(await lengths(1300, 40)).toEqual([[300, 500, 500], true]);
+    expect(await lengths(10_000, 40)).toEqual([[100, 100, 300, 300, 500, 500], false]);
+    expect(await lengths(10_000, 3)).toEqual([[300, 500, 500], true]);
+    expect(await lengths(10)).toEqual([[500], true]);
+  });
+
   it("belong to their owner: another user's id answers NOT_FOUND, exactly like a missing one", async () => {
     const owner = await signedIn();
     const conversation = await owner.api.conversations.create({ title: "Private" });
