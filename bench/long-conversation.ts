@@ -2,7 +2,9 @@
  * How a 1,000-message conversation behaves in a real browser: time to HTML, time until the
  * page is interactive, and smoothness while a reply streams into it (long tasks, frame gaps).
  *
- *   npx tsx bench/long-conversation.ts [messages=1000]
+ *   npx tsx bench/long-conversation.ts [messages=1000] [reply tokens=300]
+ *
+ * The streamed reply is markdown like a coding answer's: paragraphs, lists and code blocks.
  */
 import { launchBrowser } from "../tests/helpers/browser";
 import { newId } from "../server/db/ids";
@@ -19,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const COUNT = Number(process.argv[2] ?? 1000);
+const REPLY_TOKENS = Number(process.argv[3] ?? 300);
 const dir = mkdtempSync(join(tmpdir(), "teamgpt-bench-"));
 const upstream = await startFakeUpstream({ models: ["bench"] });
 const env = loadEnv({
@@ -29,6 +32,7 @@ const env = loadEnv({
   OPENAI_BASE_URL: upstream.url,
   OPENAI_MODELS: "bench",
   PUBLIC_ORIGIN: "http://127.0.0.1",
+  LOG_LEVEL: "warn",
 });
 const server = await startServer(env);
 const url = server.url.replace("localhost", "127.0.0.1");
@@ -94,7 +98,7 @@ await page.waitForFunction("!document.querySelector('.composer-button').disabled
 const interactive = performance.now() - t0;
 const loadLongTasks = (await page.evaluate("window.longTasks.splice(0)")) as number[];
 
-upstream.enqueue({ kind: "reply", text: Array.from({ length: 300 }, (_, i) => `word${i}`).join(" "), tokenDelayMs: 10 });
+upstream.enqueue({ kind: "reply", tokens: codingAnswer(REPLY_TOKENS), tokenDelayMs: 10 });
 // A string, not a function: tsx's helpers (__name) do not exist in the page.
 await page.evaluate(`(() => {
   window.frames_ = [];
@@ -103,8 +107,9 @@ await page.evaluate(`(() => {
 })()`);
 await page.getByLabel("Message").fill("stream into the long conversation");
 await page.getByLabel("Message").press("Enter");
-await page.getByRole("button", { name: "Regenerate" }).last().waitFor({ timeout: 30_000 });
-await page.waitForFunction("document.querySelectorAll('[data-status=streaming]').length === 0");
+// The seeded conversation already ends in a reply: wait for the new one to start, then to end.
+await page.locator("[data-status=streaming]").waitFor();
+await page.locator("[data-status=streaming]").waitFor({ state: "detached", timeout: REPLY_TOKENS * 10 * 3 + 10_000 });
 const streaming = (await page.evaluate(`(() => {
   const frames = window.frames_;
   const gaps = frames.slice(1).map((time, i) => time - frames[i]).sort((a, b) => a - b);
@@ -117,7 +122,7 @@ console.log(
   `  browser: DOM ready ${domReady.toFixed(0)} ms, interactive ${interactive.toFixed(0)} ms, ${loadLongTasks.length} long tasks while loading (longest ${Math.max(0, ...loadLongTasks).toFixed(0)} ms)`,
 );
 console.log(
-  `  streaming a 300-token reply: ${streaming.frames} frames, p95 frame gap ${streaming.p95Gap.toFixed(1)} ms, worst ${streaming.maxGap.toFixed(1)} ms, ${streaming.longTasks.length} long tasks (longest ${Math.max(0, ...streaming.longTasks).toFixed(0)} ms)`,
+  `  streaming a ${REPLY_TOKENS}-token reply: ${streaming.frames} frames, p95 frame gap ${streaming.p95Gap.toFixed(1)} ms, worst ${streaming.maxGap.toFixed(1)} ms, ${streaming.longTasks.length} long tasks (longest ${Math.max(0, ...streaming.longTasks).toFixed(0)} ms)`,
 );
 
 await browser.close();
@@ -126,3 +131,29 @@ database.close();
 await server.close();
 await upstream.close();
 rmSync(dir, { recursive: true, force: true });
+
+/** `count` tokens of an answer as a model writes one: prose, a list, a code block, again. */
+function codingAnswer(count: number): string[] {
+  const parts = [
+    "Here is",
+    " one way",
+    " to do it",
+    ", step by step:",
+    "\n\n",
+    "- read the",
+    " **input**",
+    "\n- check",
+    " `edge cases`",
+    "\n\n",
+    "```ts",
+    "\nexport function",
+    " sum(xs: number[])",
+    " {\n  return",
+    " xs.reduce((a, b)",
+    " => a + b, 0);",
+    "\n}\n",
+    "```",
+    "\n\n",
+  ];
+  return Array.from({ length: count }, (_, i) => parts[i % parts.length]!);
+}

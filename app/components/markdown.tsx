@@ -1,6 +1,7 @@
 import { memo, useEffect, useRef, useState, type ComponentProps, type ReactElement } from "react";
 import renderMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
+import { settledBlocks } from "~/lib/markdown-blocks";
 import { finishedMessageHtml } from "~/lib/markdown-html.server";
 import { CopyButton } from "./copy-button";
 
@@ -123,3 +124,21 @@ export const Markdown = memo(function Markdown({ text, keep = false }: { text: s
   }
   return <div className="markdown">{parse(text)}</div>;
 });
+
+/** One settled block of a streaming reply: its text no longer changes, so it renders once. */
+const SettledBlock = memo(function SettledBlock({ text }: { text: string }) {
+  return parse(text);
+});
+
+/** A reply being written: settled blocks render once, only the tail is parsed on every frame. */
+export function StreamingMarkdown({ text }: { text: string }) {
+  const { settled, tail } = settledBlocks(text);
+  return (
+    <div className="markdown">
+      {settled.map((block, i) => (
+        <SettledBlock key={i} text={block} />
+      ))}
+      {tail ? parse(tail) : null}
+    </div>
+  );
+}

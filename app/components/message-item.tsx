@@ -2,7 +2,7 @@ import { memo, useEffect, useSyncExternalStore } from "react";
 import type { Message } from "../../server/services/conversations";
 import type { LiveText } from "~/lib/live-text";
 import { CopyButton } from "./copy-button";
-import { Markdown } from "./markdown";
+import { Markdown, StreamingMarkdown } from "./markdown";
 
 interface MessageItemProps {
   message: Message;
@@ -56,7 +56,7 @@ export function LiveMessage({ live, onGrow }: { live: LiveText; onGrow: () => vo
   return (
     <article className="message message-assistant" aria-label="Assistant is writing" aria-busy="true" data-status="streaming">
       <div className="message-body">
-        {text ? <Markdown text={text} /> : null}
+        {text ? <StreamingMarkdown text={text} /> : null}
         <p className="generating" role="status">
           <span className="dots" aria-hidden="true" /> Generating…
         </p>

@@ -119,7 +119,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(dialogs).toEqual([]);
   });
 
-  it("a saved reply's markdown, sent as HTML the server rendered once, comes alive in the browser", async () => {
+  it("markdown renders while it streams, and a saved reply's, sent as HTML rendered once, comes alive in the browser", async () => {
     const { page } = await signedInPage("hydrate");
     const problems: string[] = [];
     page.on("pageerror", (error) => problems.push(String(error)));
@@ -136,8 +136,11 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
       "![a cat](http://127.0.0.1:9/cat.png)",
       "Line one  \nline two\n\nÜnïcödé ✓ 中文 😀",
     ].join("\n\n");
-    suite.upstream.enqueue({ kind: "reply", text: markdown });
+    // Block by block: while it streams, the blocks already written show rendered.
+    suite.upstream.enqueue({ kind: "reply", tokens: markdown.split(/(?<=\n\n)/), tokenDelayMs: 150 });
     await send(page, "Show me everything markdown can do");
+    await page.locator("[data-status=streaming] .markdown table td").first().waitFor();
+    expect(await page.locator("[data-status=streaming] .markdown pre code").innerText()).toContain("const answer = 42;");
     await page.getByRole("button", { name: "Regenerate" }).waitFor();
     // Twice: the first render of the saved reply, then the HTML the server kept.
     for (let load = 0; load < 2; load++) {
