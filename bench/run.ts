@@ -55,6 +55,7 @@ database.db.insert(users).values(accounts).run();
 const reader = accounts[0]!;
 const pages = new Map<number, string>();
 for (const size of PAGE_SIZES) pages.set(size, seedConversation(reader.id, size));
+const longReplies = seedLongReplies(reader.id, 20, 20_000);
 const heavy = accounts[1]!;
 seedManyConversations(heavy.id, CONVERSATIONS);
 // Leave the search index as a running server keeps it, current, rather than have the server
@@ -90,6 +91,12 @@ try {
     const target = size === 1000 ? { target: "< 100 ms", pass: median(times) < 100 } : {};
     record({ metric: `conversation page, ${size} messages: time to HTML p50`, teamgpt: round(median(times)), unit: "ms", ...target });
   }
+
+  // Coding answers: markdown is parsed the first time a reply is shown, its HTML kept after.
+  const firstOpen = await timeToHtml(`/c/${longReplies}`, readerCookie);
+  record({ metric: "conversation page, 20 replies of 20 KB: first open", teamgpt: round(firstOpen), unit: "ms" });
+  const reopened = await repeat(8, () => timeToHtml(`/c/${longReplies}`, readerCookie));
+  record({ metric: "conversation page, 20 replies of 20 KB: again, p50", teamgpt: round(median(reopened)), unit: "ms" });
 
   const heavyToken = await login(heavy.username);
   const list = await repeat(30, () => timeQuery("conversations.list", { limit: 50 }, heavyToken));
@@ -314,6 +321,39 @@ function seedConversation(userId: string, size: number): string {
         .values(rows.slice(i, i + 500))
         .run();
   });
+  return id;
+}
+
+/** Questions and long markdown answers (prose, lists, code, tables), each answer different. */
+function seedLongReplies(userId: string, replies: number, replyChars: number): string {
+  const id = newId();
+  const start = Date.now() - 86_400_000 * 2;
+  database.db
+    .insert(conversations)
+    .values({ id, userId, title: "Long replies", model: "bench", createdAt: new Date(start), updatedAt: new Date(start) })
+    .run();
+  const section = (n: number) =>
+    `## Step ${n}\n\nHere is **one way** to do it, with \`inline code\` and a [link](https://example.com/${n}):\n\n` +
+    `\`\`\`ts\nexport function step${n}(xs: number[]): number {\n  return xs.reduce((a, b) => a + b, ${n});\n}\n\`\`\`\n\n` +
+    `- first point with *emphasis*\n- second point\n\n| input | output |\n|---|---|\n| [${n}] | ${n} |\n\n`;
+  const answer = (i: number) => {
+    let text = `Answer ${i}.\n\n`;
+    for (let n = 0; text.length < replyChars; n++) text += section(i * 1000 + n);
+    return text;
+  };
+  database.db
+    .insert(messages)
+    .values(
+      Array.from({ length: replies * 2 }, (_, i) => ({
+        id: newId(),
+        conversationId: id,
+        role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+        content: i % 2 === 0 ? `Question ${i}: show me how, step by step.` : answer(i),
+        model: i % 2 === 0 ? null : "bench",
+        createdAt: new Date(start + i * 1000),
+      })),
+    )
+    .run();
   return id;
 }
 
