@@ -87,16 +87,24 @@ try {
 
   const readerCookie = await loginCookie(reader.username);
   for (const [size, conversationId] of pages) {
+    // The first open renders the messages' markdown; later ones reuse the HTML the server kept.
+    const first = await timeToHtml(`/c/${conversationId}`, readerCookie);
     const times = await repeat(quick ? 8 : 15, () => timeToHtml(`/c/${conversationId}`, readerCookie));
-    const target = size === 1000 ? { target: "< 100 ms", pass: median(times) < 100 } : {};
-    record({ metric: `conversation page, ${size} messages: time to HTML p50`, teamgpt: round(median(times)), unit: "ms", ...target });
+    const target = (value: number) => (size === 1000 ? { target: "< 100 ms", pass: value < 100 } : {});
+    record({ metric: `conversation page, ${size} messages: first open`, teamgpt: round(first), unit: "ms", ...target(first) });
+    record({
+      metric: `conversation page, ${size} messages: time to HTML p50`,
+      teamgpt: round(median(times)),
+      unit: "ms",
+      ...target(median(times)),
+    });
   }
 
   // Coding answers: markdown is parsed the first time a reply is shown, its HTML kept after.
   const firstOpen = await timeToHtml(`/c/${longReplies}`, readerCookie);
   record({ metric: "conversation page, 20 replies of 20 KB: first open", teamgpt: round(firstOpen), unit: "ms" });
   const reopened = await repeat(8, () => timeToHtml(`/c/${longReplies}`, readerCookie));
-  record({ metric: "conversation page, 20 replies of 20 KB: again, p50", teamgpt: round(median(reopened)), unit: "ms" });
+  record({ metric: "conversation page, 20 replies of 20 KB: time to HTML p50", teamgpt: round(median(reopened)), unit: "ms" });
 
   const heavyToken = await login(heavy.username);
   const list = await repeat(30, () => timeQuery("conversations.list", { limit: 50 }, heavyToken));
