@@ -1,14 +1,17 @@
 /**
- * Values computed from texts, kept for the texts used most recently up to a total length:
- * a text's length stands for what its value costs to keep. Texts longer than an eighth of the
- * budget are computed every time rather than push out everything else.
+ * Values computed from texts, kept for the texts used most recently up to a total size: a
+ * text's length plus its value's `sizeOf`, both in characters. Entries larger than an eighth
+ * of the budget are computed every time rather than push out everything else.
  */
 export class TextCache<T> {
   // A Map iterates in insertion order: re-inserting on use makes the first entry the oldest.
-  private readonly values = new Map<string, T>();
+  private readonly values = new Map<string, { value: T; size: number }>();
   private chars = 0;
 
-  constructor(private readonly maxChars: number) {}
+  constructor(
+    private readonly maxChars: number,
+    private readonly sizeOf: (value: T) => number = () => 0,
+  ) {}
 
   /** The value for `text`, computed by `compute` unless kept; kept afterwards if `keep`. */
   get(text: string, keep: boolean, compute: (text: string) => T): T {
@@ -16,10 +19,11 @@ export class TextCache<T> {
     if (kept !== undefined) {
       this.values.delete(text);
       this.values.set(text, kept);
-      return kept;
+      return kept.value;
     }
     const value = compute(text);
-    if (keep && text.length <= this.maxChars / 8) this.add(text, value);
+    const size = text.length + this.sizeOf(value);
+    if (keep && size <= this.maxChars / 8) this.add(text, value, size);
     return value;
   }
 
@@ -27,13 +31,13 @@ export class TextCache<T> {
     return { entries: this.values.size, chars: this.chars };
   }
 
-  private add(text: string, value: T) {
-    this.values.set(text, value);
-    this.chars += text.length;
-    for (const oldest of this.values.keys()) {
+  private add(text: string, value: T, size: number) {
+    this.values.set(text, { value, size });
+    this.chars += size;
+    for (const [oldest, entry] of this.values) {
       if (this.chars <= this.maxChars) break;
       this.values.delete(oldest);
-      this.chars -= oldest.length;
+      this.chars -= entry.size;
     }
   }
 }

@@ -39,4 +39,13 @@ describe("values kept by text (parsed markdown of finished messages)", () => {
     cache.get(texts[1]!, true, compute);
     expect(computed).toEqual([texts[1]]);
   });
+
+  it("counts what a value takes as well as its text", () => {
+    const cache = new TextCache<string>(1000, (html) => html.length);
+    const render = (text: string) => `<p>${text}</p>`.repeat(3);
+    cache.get("a".repeat(20), true, render);
+    expect(cache.size).toEqual({ entries: 1, chars: 20 + 81 });
+    cache.get("b".repeat(30), true, render); // 30 + 111 > 1000 / 8: not worth the room
+    expect(cache.size.entries).toBe(1);
+  });
 });
