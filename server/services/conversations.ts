@@ -166,9 +166,13 @@ export function getConversation(
 /** The newest messages whose text adds up to at most `maxChars`, and never none. */
 function withinChars(newestFirst: MessageRow[], maxChars: number | undefined): MessageRow[] {
   if (maxChars === undefined) return newestFirst;
-  let chars = 0;
-  const fit = newestFirst.findIndex((row, i) => (chars += row.content.length) > maxChars && i > 0);
-  return fit === -1 ? newestFirst : newestFirst.slice(0, fit);
+  let chars = newestFirst[0]?.content.length ?? 0;
+  let fit = 1;
+  for (; fit < newestFirst.length; fit++) {
+    chars += newestFirst[fit]!.content.length;
+    if (chars > maxChars) break;
+  }
+  return newestFirst.slice(0, fit);
 }
 
 /** Messages before the one given, in the same (created_at, rowid) order pages use. */

@@ -278,9 +278,9 @@ export function loadKeys(db: Db, input: { text: string; note?: string | null; cr
     .onConflictDoNothing({ target: registrationKeys.key })
     .prepare();
   const added = db.transaction(() => {
-    let count = 0;
-    for (const key of parsed.keys) count += insert.run({ id: newId(), key }).changes;
-    return count;
+    let inserted = 0;
+    for (const key of parsed.keys) inserted += insert.run({ id: newId(), key }).changes;
+    return inserted;
   });
   return { added, duplicates: parsed.repeated + (parsed.keys.length - added), invalid: [] };
 }
