@@ -22,10 +22,24 @@ export function requireAnonymous(context: AppLoadContext) {
   if (context.user) throw redirect("/");
 }
 
-/** Only same-site paths: an absolute or protocol-relative URL here would be an open redirect. */
+const OWN_ORIGIN = "http://teamgpt.invalid";
+
+/**
+ * A path on this site to go to after login, or `fallback`. Decided by parsing the value the
+ * way a browser will, not by looking at its first characters: browsers drop tabs and newlines
+ * and read `\\` as `/`, so `/\t/evil.example` is `//evil.example`, another host. The answer is
+ * the parsed path, so what we send is what was checked.
+ */
 export function safeRedirectPath(value: FormDataEntryValue | string | null | undefined, fallback = "/"): string {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
-  return value;
+  if (typeof value !== "string" || !value.startsWith("/")) return fallback;
+  let url: URL;
+  try {
+    url = new URL(value, OWN_ORIGIN);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== OWN_ORIGIN) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** Headers carrying the cookies the procedures of this request set (login, logout). */

@@ -177,8 +177,10 @@ describe("pages without JavaScript", () => {
 
   it("never redirects off-site after login", async () => {
     const user = await createUser(server.services);
-    const response = await postForm("/login", { username: user.username, password: TEST_PASSWORD, redirectTo: "//evil.example/x" });
-    expect(response.headers.get("location")).toBe("/");
+    for (const redirectTo of ["//evil.example/x", "/\t/evil.example", "/\\evil.example"]) {
+      const response = await postForm("/login", { username: user.username, password: TEST_PASSWORD, redirectTo });
+      expect(response.headers.get("location"), JSON.stringify(redirectTo)).toBe("/");
+    }
   });
 
   it("shows a login failure and keeps the username, never the password", async () => {
