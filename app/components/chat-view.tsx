@@ -22,6 +22,8 @@ interface ChatViewProps {
   hasEarlier: boolean;
   /** A message typed on the new-chat page, to send as soon as this conversation opens. */
   pendingSend?: PendingSend | null;
+  /** A message the page's form post refused (without JavaScript): it stays in the composer with the reason. */
+  refused?: { content: string; message: string | null } | null;
 }
 
 interface Subscription {
@@ -29,7 +31,7 @@ interface Subscription {
 }
 
 /** The conversation: its messages, the reply being streamed, and the composer. */
-export function ChatView({ conversation, messages: initialMessages, hasEarlier: initialHasEarlier, pendingSend }: ChatViewProps) {
+export function ChatView({ conversation, messages: initialMessages, hasEarlier: initialHasEarlier, pendingSend, refused }: ChatViewProps) {
   const [messages, setMessages] = useState(initialMessages);
   const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
@@ -39,9 +41,9 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     liveRef.current = text;
     setLiveState(text);
   }, []);
-  const [draft, setDraft] = useState("");
+  const [draft, setDraft] = useState(refused?.content ?? "");
   const [sending, setSending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(refused?.message ?? null);
   const subscription = useRef<Subscription | null>(null);
   const revalidator = useRevalidator();
   const scroller = useAutoScroll();

@@ -1,11 +1,5 @@
 import { json, type AppLoadContext } from "@remix-run/node";
-
-export interface FormFailure<Values> {
-  ok: false;
-  formError: string | null;
-  fieldErrors: Record<string, string>;
-  values: Values;
-}
+import type { FormFailure } from "./form-failure";
 
 const STATUS_BY_CODE: Record<string, number> = {
   BAD_REQUEST: 400,
@@ -22,7 +16,7 @@ const STATUS_BY_CODE: Record<string, number> = {
  */
 export function formFailure<Values>(context: AppLoadContext, error: unknown, values: Values) {
   const described = context.describeError(error);
-  if (described.code === "INTERNAL_SERVER_ERROR") console.error("Form action failed:", error);
+  if (described.code === "INTERNAL_SERVER_ERROR") context.logError(error, "form action failed");
   const fieldErrors = described.fieldErrors;
   const hasFieldMessage = Object.keys(fieldErrors).length > 0;
   const body: FormFailure<Values> = {

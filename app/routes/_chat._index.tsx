@@ -1,32 +1,43 @@
 import { redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useNavigate, useOutletContext } from "@remix-run/react";
+import { useActionData, useNavigate, useOutletContext } from "@remix-run/react";
 import { useState } from "react";
 import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
 import { Composer } from "~/components/composer";
 import { apiClient } from "~/lib/api-client";
-import { formText } from "~/lib/forms.server";
+import { failureMessage } from "~/lib/form-failure";
+import { formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
 
 export const meta: MetaFunction = () => [{ title: "New chat · TeamGPT" }];
 
-/** Without JavaScript: create the conversation, wait for the whole reply, show it. */
+/**
+ * Without JavaScript: create the conversation, wait for the whole reply, show it. A message
+ * refused (empty, too long, too many at once) leaves no empty conversation behind.
+ */
 export async function action({ context, request }: ActionFunctionArgs) {
   requireUser(context, request);
   const form = await request.formData();
+  const content = formText(form, "content");
   const conversation = await context.api.conversations.create({});
-  await context.api.chat.send({ conversationId: conversation.id, content: formText(form, "content") });
+  try {
+    await context.api.chat.send({ conversationId: conversation.id, content });
+  } catch (error) {
+    await context.api.conversations.delete({ id: conversation.id });
+    return formFailure(context, error, { content });
+  }
   return redirect(`/c/${conversation.id}`);
 }
 
 export default function NewChatPage() {
   const { models, openSidebar } = useOutletContext<ChatOutletContext>();
   const navigate = useNavigate();
-  const [draft, setDraft] = useState("");
+  const refused = useActionData<typeof action>();
+  const [draft, setDraft] = useState(refused?.values.content ?? "");
   const [model, setModel] = useState(models.defaultModel);
   const [systemPrompt, setSystemPrompt] = useState("");
   const [sending, setSending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(failureMessage(refused));
 
   async function start() {
     setSending(true);

@@ -1,11 +1,12 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useLoaderData, useLocation, useOutletContext, useRevalidator } from "@remix-run/react";
+import { useActionData, useLoaderData, useLocation, useOutletContext, useRevalidator } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { ChatView, type PendingSend } from "~/components/chat-view";
 import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
 import { ErrorPage } from "~/components/error-page";
 import { apiClient } from "~/lib/api-client";
-import { formText } from "~/lib/forms.server";
+import { failureMessage } from "~/lib/form-failure";
+import { formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
 
@@ -24,7 +25,9 @@ async function loadConversation(context: LoaderFunctionArgs["context"], id: stri
     // The latest messages only: a 1,000-message conversation opens as fast as a short one.
     return await context.api.conversations.get({ id, limit: INITIAL_MESSAGES, maxChars: INITIAL_CHARS });
   } catch (error) {
-    if ((error as { code?: string }).code === "NOT_FOUND") {
+    // A mangled id (too long, say) is just as much not there.
+    const code = (error as { code?: string }).code;
+    if (code === "NOT_FOUND" || code === "BAD_REQUEST") {
       throw new Response("That conversation does not exist, or it is not yours.", { status: 404 });
     }
     throw error;
@@ -36,17 +39,23 @@ export async function loader({ context, request, params }: LoaderFunctionArgs) {
   return json(await loadConversation(context, params.conversationId ?? ""));
 }
 
-/** Without JavaScript: send, wait for the whole reply, show the page again. */
+/** Without JavaScript: send, wait for the whole reply, show the page again (or why it was refused). */
 export async function action({ context, request, params }: ActionFunctionArgs) {
   requireUser(context, request);
   const form = await request.formData();
-  await context.api.chat.send({ conversationId: params.conversationId ?? "", content: formText(form, "content") });
+  const content = formText(form, "content");
+  try {
+    await context.api.chat.send({ conversationId: params.conversationId ?? "", content });
+  } catch (error) {
+    return formFailure(context, error, { content });
+  }
   return redirect(`/c/${params.conversationId}`);
 }
 
 export default function ConversationPage() {
   const { conversation, messages, hasEarlier } = useLoaderData<typeof loader>();
   const { models, openSidebar } = useOutletContext<ChatOutletContext>();
+  const refused = useActionData<typeof action>();
   const location = useLocation();
   const [pendingSend] = useState<PendingSend | null>(() => (location.state as { pendingSend?: PendingSend } | null)?.pendingSend ?? null);
 
@@ -60,7 +69,14 @@ export default function ConversationPage() {
       <ChatTopbar title={conversation.title} onOpenSidebar={openSidebar}>
         <ConversationSettings conversation={conversation} models={models.models} />
       </ChatTopbar>
-      <ChatView key={conversation.id} conversation={conversation} messages={messages} hasEarlier={hasEarlier} pendingSend={pendingSend} />
+      <ChatView
+        key={conversation.id}
+        conversation={conversation}
+        messages={messages}
+        hasEarlier={hasEarlier}
+        pendingSend={pendingSend}
+        refused={refused ? { content: refused.values.content, message: failureMessage(refused) } : null}
+      />
     </>
   );
 }

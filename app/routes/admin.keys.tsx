@@ -14,6 +14,10 @@ const STATUSES = ["unused", "used", "revoked", "expired"] as const;
 type StatusFilter = (typeof STATUSES)[number];
 const MAX_UPLOAD_BYTES = 2_000_000;
 
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toLocaleString("en", { maximumFractionDigits: 1 })} MB`;
+}
+
 function statusFilter(value: string | null): StatusFilter | undefined {
   return STATUSES.find((status) => status === value);
 }
@@ -60,7 +64,14 @@ export async function action({ context, request }: ActionFunctionArgs) {
       const revoked = await context.api.admin.keys.revoke({ id: formText(form, "id") });
       return json({ ok: true as const, intent: "revoke" as const, revoked: revoked.key });
     }
-    if (intent === "load") return json({ ok: true as const, intent: "load" as const, loaded: await load(context, form) });
+    if (intent === "load") {
+      const file = form.get("file");
+      if (file instanceof File && file.size > MAX_UPLOAD_BYTES) {
+        const formError = `The keys file is too large (${megabytes(file.size)}; at most ${megabytes(MAX_UPLOAD_BYTES)}). Split it and load the parts one by one.`;
+        return json({ ok: false as const, intent, formError, fieldErrors: {}, values: { intent } }, { status: 413 });
+      }
+      return json({ ok: true as const, intent: "load" as const, loaded: await load(context, form) });
+    }
   } catch (error) {
     return formFailure(context, error, { intent });
   }
@@ -82,10 +93,7 @@ async function load(context: ActionFunctionArgs["context"], form: FormData) {
   const file = form.get("file");
   const pasted = formText(form, "text");
   let text = pasted;
-  if (file instanceof File && file.size > 0) {
-    if (file.size > MAX_UPLOAD_BYTES) throw new Response("The keys file is too large (at most 2 MB).", { status: 413 });
-    text = await file.text();
-  }
+  if (file instanceof File && file.size > 0) text = await file.text();
   return context.api.admin.keys.load({ text });
 }
 

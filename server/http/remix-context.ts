@@ -19,6 +19,8 @@ export type RemixContext = {
   /** Set-Cookie values the procedures called during this request want sent. */
   responseCookies: string[];
   describeError: typeof describeError;
+  /** An unexpected failure of this request, as one log line with its request id. */
+  logError: (error: unknown, message: string) => void;
   checkHealth: () => HealthReport;
   /** The nonce of this response's Content-Security-Policy, for Remix's inline scripts. */
   cspNonce: string;
@@ -40,6 +42,7 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
     user: auth.user ? toPublicUser(auth.user) : null,
     responseCookies,
     describeError,
+    logError: (error, message) => services.logger.error({ err: error, requestId }, message),
     checkHealth: () => checkHealth(services),
     cspNonce: String(res.locals.cspNonce ?? ""),
     insecureOrigin: (requestUrl) => secureCookieWillBeDropped(services.env, requestUrl),

@@ -27,7 +27,12 @@ export const listConversationsInput = z
   .object({
     limit: z.number().int().min(1).max(100).default(50),
     cursor: z.string().max(200).nullish(),
-    search: z.string().trim().max(200).optional(),
+    // NUL ends a string for SQLite's search syntax: the rest of the phrase would be a syntax error.
+    search: z
+      .string()
+      .max(200)
+      .transform((text) => text.replaceAll("\0", "").trim())
+      .optional(),
   })
   .default({ limit: 50 });
 

@@ -1,7 +1,9 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { count, eq } from "drizzle-orm";
+import { conversations } from "../../server/db/schema";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { CookieJar, startTestServer, type TestServer } from "../helpers/server";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -78,6 +80,71 @@ describe("bad input never crashes the server", () => {
       expect(text).toMatch(/"message":"[^"]+"/);
     }
     expect(await healthy()).toBe(true);
+  });
+});
+
+/** A person signed in with the browser's cookie, posting the app's forms from its own pages. */
+async function browserSession() {
+  const user = await createUser(server.services);
+  const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+  });
+  const jar = new CookieJar();
+  jar.store(login);
+  const headers = { cookie: jar.header(), origin: server.url };
+  return {
+    user,
+    headers,
+    postForm: (path: string, body: URLSearchParams | FormData) =>
+      fetch(`${server.url}${path}`, { method: "POST", headers, body, redirect: "manual" }),
+  };
+}
+
+describe("bad input answers 4xx, never 500", () => {
+  it("a NUL character in a search", async () => {
+    const { headers } = await browserSession();
+    const input = encodeURIComponent(JSON.stringify({ search: "abc\u0000def" }));
+    const response = await fetch(`${server.url}/api/trpc/conversations.list?input=${input}`, { headers });
+    expect(response.status).toBe(200);
+  });
+
+  it("a conversation id longer than any id is a missing conversation", async () => {
+    const { headers } = await browserSession();
+    const response = await fetch(`${server.url}/c/${"a".repeat(65)}`, { headers });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain("does not exist");
+  });
+
+  it("an empty message posted without JavaScript is refused with the reason, and leaves no empty conversation", async () => {
+    const { user, postForm } = await browserSession();
+    const response = await postForm("/?index", new URLSearchParams({ content: "   " }));
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("Write a message first.");
+    const [left] = server.services.db.select({ n: count() }).from(conversations).where(eq(conversations.userId, user.id)).all();
+    expect(left!.n).toBe(0);
+  });
+
+  it("a keys file over the limit, through the admin form", async () => {
+    const admin = await createUser(server.services, { role: "admin" });
+    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: admin.username, password: TEST_PASSWORD }),
+    });
+    const jar = new CookieJar();
+    jar.store(login);
+    const form = new FormData();
+    form.set("intent", "load");
+    form.set("file", new Blob([`tgk_${"a".repeat(40)}\n`.repeat(60_000)]), "keys.txt"); // 2.7 MB
+    const response = await fetch(`${server.url}/admin/keys`, {
+      method: "POST",
+      headers: { cookie: jar.header(), origin: server.url },
+      body: form,
+    });
+    expect(response.status).toBe(413);
+    expect(await response.text()).toContain("The keys file is too large");
   });
 });
 
