@@ -40,7 +40,8 @@ export function createTeamGPTClient({ url, token }: TeamGPTClientOptions): TeamG
             fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...authorization } }),
           }),
         }),
-        false: httpBatchLink({ url: endpoint, headers: () => authorization }),
+        // The server refuses batches of more than 20 calls (server/http/app.ts MAX_BATCH_CALLS).
+        false: httpBatchLink({ url: endpoint, headers: () => authorization, maxItems: 20 }),
       }),
     ],
   });

@@ -15,6 +15,15 @@ import { securityHeaders } from "./security-headers";
 import { createRemixContext } from "./remix-context";
 import { trpcSubscriptions } from "./trpc-subscriptions";
 
+/** Calls one batched request may carry; the typed client splits larger batches (client/index.ts). */
+export const MAX_BATCH_CALLS = 20;
+
+/**
+ * Procedures that check a password (argon2, ~10 ms of a thread each): one a request, so a
+ * batch of a thousand logins is one login, not a thousand.
+ */
+const PASSWORD_PROCEDURES = new Set(["auth.login", "auth.register", "auth.changePassword"]);
+
 /** Large enough for a 2 MB keys file as JSON; a 10 MB body is refused with 413. */
 const MAX_API_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_FORM_BODY_BYTES = 4 * 1024 * 1024;
@@ -54,12 +63,14 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(
     "/api/trpc",
     logRequest,
+    refuseCostlyBatches,
     authenticate,
     trpcSubscriptions({ createContext, onError: logFailure }),
     createExpressMiddleware({
       router: appRouter,
       createContext: ({ req, res }) => createContext(req, res),
       maxBodySize: MAX_API_BODY_BYTES,
+      maxBatchSize: MAX_BATCH_CALLS,
       responseMeta: ({ errors }) => {
         const retryAfter = errors
           .map((error) => (error.cause instanceof ServiceError ? error.cause.retryAfterSeconds : undefined))
@@ -92,6 +103,24 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
+}
+
+/** A batch (`/api/trpc/a,b,c?batch=1`) may hold one password check at most. */
+function refuseCostlyBatches(req: Request, res: Response, next: NextFunction) {
+  let names: string[];
+  try {
+    names = decodeURIComponent(req.path.slice(1)).split(","); // as tRPC reads it: %2C is a comma too
+  } catch {
+    return next(); // malformed: tRPC answers it
+  }
+  if (names.length < 2 || names.filter((name) => PASSWORD_PROCEDURES.has(name)).length < 2) return next();
+  res.status(400).json({
+    error: {
+      message: "Send one login, registration or password change a request, not several in a batch.",
+      code: -32600,
+      data: { code: "BAD_REQUEST", httpStatus: 400 },
+    },
+  });
 }
 
 /** Remix reads form bodies itself, unbounded: refuse large ones before it starts. */

@@ -98,11 +98,14 @@ function usernameTaken(): ServiceError {
  */
 export async function register({ db, auth, limits }: AccountDeps, input: RegisterInput, client: { ip: string }): Promise<SignedIn> {
   // Only failures count: a whole team registering from one office address is not an attack.
-  await limits.check("registerFailuresPerIp", client.ip);
+  const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
   try {
-    return await createAccount({ db, auth }, input);
+    const signedIn = await createAccount({ db, auth }, input);
+    await attempt.succeeded();
+    return signedIn;
   } catch (error) {
-    if (error instanceof ServiceError) await limits.penalize("registerFailuresPerIp", client.ip);
+    // A refusal counts; our own failure does not.
+    if (!(error instanceof ServiceError) || error.code === "TOO_MANY_REQUESTS") await attempt.succeeded();
     throw error;
   }
 }
@@ -129,21 +132,49 @@ async function createAccount({ db, auth }: Pick<AccountDeps, "db" | "auth">, inp
 
 /** Same answer, and about the same time, for an unknown username and a wrong password. */
 export async function login({ db, auth, limits }: AccountDeps, input: LoginInput, client: { ip: string }): Promise<SignedIn> {
-  const accountKey = usernameKey(input.username);
   // Only failures count, per address and per account: colleagues behind one office address
-  // log in freely, password spraying and guessing do not.
-  await limits.check("loginFailuresPerIp", client.ip);
-  await limits.check("loginFailuresPerUsername", accountKey);
+  // log in freely, password spraying and guessing do not. Each attempt takes its points before
+  // the password is checked, so attempts racing each other cannot outrun the limits.
   const user = findUserByUsername(db, input.username);
-  const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
-  if (!user || !valid) {
-    await limits.penalize("loginFailuresPerUsername", accountKey);
-    await limits.penalize("loginFailuresPerIp", client.ip);
-    throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
-  }
-  await limits.reset("loginFailuresPerUsername", accountKey);
+  const valid = await checkPassword(limits, { ip: client.ip, accountKey: usernameKey(input.username) }, () =>
+    user ? verifyPassword(user.passwordHash, input.password) : verifyAgainstDummy(input.password),
+  );
+  if (!user || !valid) throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
   if (user.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled. Ask an admin to enable it.");
   return startSession(auth, user.id);
+}
+
+/**
+ * Runs one password check within the limits: wrong passwords for an account from anywhere
+ * and, when an address is given, failed checks from that address. A right password clears
+ * the account's failures and does not count against the address.
+ */
+async function checkPassword(
+  limits: RateLimits,
+  who: { accountKey: string; ip?: string },
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  const fromAddress = who.ip === undefined ? null : await limits.attempt("loginFailuresPerIp", who.ip);
+  let forAccount;
+  try {
+    forAccount = await limits.attempt("loginFailuresPerUsername", who.accountKey);
+  } catch (error) {
+    await fromAddress?.succeeded(); // refused before any check: nothing failed
+    throw error;
+  }
+  let valid: boolean;
+  try {
+    valid = await check();
+  } catch (error) {
+    // Not a wrong password (the server was too busy to check): it does not count.
+    await Promise.all([fromAddress?.succeeded(), forAccount.succeeded()]);
+    throw error;
+  }
+  if (valid) {
+    await fromAddress?.succeeded();
+    await limits.reset("loginFailuresPerUsername", who.accountKey);
+  }
+  return valid;
 }
 
 export async function logout({ auth }: Pick<AccountDeps, "auth">, sessionId: string): Promise<void> {
@@ -160,16 +191,22 @@ export function refreshSession({ db, env }: AccountDeps, session: Session): { to
   return { token: session.id, expiresAt: expiresAt.toISOString() };
 }
 
-/** Changes the password and ends every other session of the account (other devices, stolen tokens). */
+/**
+ * Changes the password and ends every other session of the account (other devices, stolen
+ * tokens). A wrong current password counts as a failed login for the account: a stolen
+ * session must not become a way around the login limits.
+ */
 export async function changePassword(
-  { db }: Pick<AccountDeps, "db">,
+  { db, limits }: Pick<AccountDeps, "db" | "limits">,
   session: Session,
   input: z.infer<typeof changePasswordInput>,
 ): Promise<void> {
   const user = db.select().from(users).where(eq(users.id, session.userId)).get();
-  if (!user || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
-    throw new ServiceError("BAD_REQUEST", "That is not your current password.", "currentPassword");
-  }
+  if (!user) throw new ServiceError("UNAUTHORIZED", "You are not logged in, or your session has expired. Log in again.");
+  const valid = await checkPassword(limits, { accountKey: user.usernameKey }, () =>
+    verifyPassword(user.passwordHash, input.currentPassword),
+  );
+  if (!valid) throw new ServiceError("BAD_REQUEST", "That is not your current password.", "currentPassword");
   const passwordHash = await hashPassword(input.newPassword);
   db.transaction((tx) => {
     tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).run();

@@ -20,7 +20,10 @@ function policies(config: LimitsConfig) {
   return {
     /** Failed logins from one address, per 15 minutes: slows password spraying. */
     loginFailuresPerIp: { points: config.LOGIN_FAILURES_PER_IP, duration: 15 * 60 },
-    /** Failed logins for one username from anywhere, per 15 minutes: slows guessing one account's password. */
+    /**
+     * Wrong passwords for one account from anywhere (logins, and the current password when
+     * changing it), per 15 minutes: slows guessing one account's password.
+     */
     loginFailuresPerUsername: { points: config.LOGIN_FAILURES_PER_ACCOUNT, duration: 15 * 60 },
     /** Failed registrations from one address, per hour: slows registration-key guessing. */
     registerFailuresPerIp: { points: config.REGISTRATION_FAILURES_PER_IP, duration: 60 * 60 },
@@ -37,6 +40,18 @@ const MESSAGES: Record<LimitName, (seconds: number) => string> = {
   registerFailuresPerIp: (s) => `Too many failed registrations from your network. Try again in ${s} s.`,
   messagesPerUser: (s) => `You are sending messages too fast. Try again in ${s} s.`,
 };
+
+/**
+ * An attempt counted before its expensive work starts. Attempts racing each other (a batch,
+ * forty parallel requests) each take their point first, so no more of them get through than
+ * the budget allows; one that succeeds gives its point back (`succeeded`).
+ */
+export interface Attempt {
+  /** The attempt did not fail: it no longer counts. */
+  succeeded(): Promise<void>;
+}
+
+const NOTHING_COUNTED: Attempt = { succeeded: async () => {} };
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterMemory>();
@@ -61,16 +76,21 @@ export class RateLimits {
     }
   }
 
-  /** Throws if the budget is used up, without spending anything. */
-  async check(name: LimitName, key: string): Promise<void> {
-    if (!this.enabled) return;
-    const state = await this.limiter(name).get(key);
-    if (state && state.remainingPoints <= 0) throw this.tooMany(name, state);
-  }
-
-  /** Spends one point without failing (a failed login counts even when it is the last one). */
-  async penalize(name: LimitName, key: string): Promise<void> {
-    if (this.enabled) await this.limiter(name).penalty(key);
+  /**
+   * Counts an attempt that only counts if it fails (a login, a registration): its point is
+   * taken now, before the work, and given back if it succeeds. Throws when none is left.
+   */
+  async attempt(name: LimitName, key: string): Promise<Attempt> {
+    if (!this.enabled) return NOTHING_COUNTED;
+    await this.consume(name, key);
+    let settled = false;
+    return {
+      succeeded: async () => {
+        if (settled) return;
+        settled = true;
+        await this.limiter(name).reward(key, 1);
+      },
+    };
   }
 
   async reset(name: LimitName, key: string): Promise<void> {

@@ -206,3 +206,51 @@ describe("abuse limits over HTTP", () => {
     expect(body.error.data.retryAfterSeconds).toBeGreaterThan(0);
   });
 });
+
+describe("password checks cannot be multiplied or starve the server", () => {
+  it("a batch of logins is refused: one password check a request", async () => {
+    const user = await createUser(server.services);
+    const names = Array.from({ length: 100 }, () => "auth.login").join(",");
+    const body = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [i, { username: user.username, password: i === 78 ? TEST_PASSWORD : `guess ${i}` }]),
+    );
+    for (const path of [names, encodeURIComponent(names)]) {
+      const response = await fetch(`${server.url}/api/trpc/${path}?batch=1`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.getSetCookie()).toEqual([]);
+      expect(await response.text()).toContain("Send one login, registration or password change a request");
+    }
+    const huge = Array.from({ length: 21 }, () => "auth.me").join(",");
+    expect((await fetch(`${server.url}/api/trpc/${huge}?batch=1`)).status).toBe(400);
+    const fine = Array.from({ length: 20 }, () => "auth.me").join(",");
+    expect((await fetch(`${server.url}/api/trpc/${fine}?batch=1`)).status).toBe(401);
+  });
+
+  it("a flood of logins is answered: what cannot be checked within seconds is told to come back", async () => {
+    const open = await startTestServer(); // no rate limits: only the hashing itself is under test
+    try {
+      const logins = Array.from({ length: 300 }, (_, i) =>
+        fetch(`${open.url}/api/trpc/auth.login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: `nobody${i}`, password: "whatever1" }),
+        }),
+      );
+      expect((await fetch(`${open.url}/healthz`)).status).toBe(200);
+      const responses = await Promise.all(logins);
+      const statuses = responses.map((response) => response.status);
+      expect(statuses.filter((status) => status === 401).length).toBeGreaterThan(100);
+      const busy = responses.filter((response) => response.status === 429);
+      expect(busy.length).toBe(300 - statuses.filter((status) => status === 401).length);
+      expect(busy.length).toBeGreaterThan(0);
+      expect(busy[0]!.headers.get("retry-after")).toBe("5");
+      expect(await busy[0]!.text()).toContain("The server is busy checking passwords. Try again in a few seconds.");
+    } finally {
+      await open.stop();
+    }
+  });
+});

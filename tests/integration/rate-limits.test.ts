@@ -76,6 +76,49 @@ describe("abuse limits", () => {
     ).resolves.toBeTruthy();
   });
 
+  it("attempts racing each other cannot outrun the limits: forty parallel logins get ten password checks", async () => {
+    const user = await createUser(services);
+    const api = await anonymous("198.51.100.40");
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => api.auth.login({ username: user.username, password: i === 30 ? TEST_PASSWORD : `guess ${i}` })),
+    );
+    const codes = results.map((result) => (result.status === "rejected" ? (result.reason as { code: string }).code : "OK"));
+    expect(codes.filter((code) => code === "UNAUTHORIZED" || code === "OK").length).toBe(10);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(30);
+    expect(codes[30]).toBe("TOO_MANY_REQUESTS"); // the right password, after the budget was spent
+  });
+
+  it("parallel registrations with guessed keys get only as many tries as the budget", async () => {
+    const api = await anonymous("198.51.100.41");
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        api.auth.register({
+          username: uniqueUsername(),
+          password: TEST_PASSWORD,
+          confirmPassword: TEST_PASSWORD,
+          registrationKey: `tgk_guess${i}xxxxxxxxxxxxxxxxxxx`,
+        }),
+      ),
+    );
+    const codes = results.map((result) => (result as PromiseRejectedResult).reason.code as string);
+    expect(codes.filter((code) => code === "BAD_REQUEST").length).toBe(10);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(20);
+  });
+
+  it("a wrong current password counts as a failed login: a stolen session cannot guess the password", async () => {
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const change = (currentPassword: string) =>
+      api.auth.changePassword({ currentPassword, newPassword: "a brand new secret", confirmPassword: "a brand new secret" });
+    const guesses = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => change(`guess ${i}`)));
+    const codes = guesses.map((result) => (result as PromiseRejectedResult).reason.code as string);
+    expect(codes.filter((code) => code === "BAD_REQUEST").length).toBe(10);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(5);
+    await expect(change(TEST_PASSWORD)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    const login = (await anonymous("198.51.100.42")).auth.login({ username: user.username, password: TEST_PASSWORD });
+    await expect(login).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+  });
+
   it("a person may have only three replies running at once", async () => {
     const user = await createUser(services);
     const { api } = await callerFor(services, { userId: user.id });
