@@ -12,6 +12,7 @@ import { createContextInner, type AppServices, type Context } from "../trpc/cont
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
+import { readApiBody } from "./json-body";
 import { createRemixContext } from "./remix-context";
 import { trpcSubscriptions } from "./trpc-subscriptions";
 
@@ -64,12 +65,12 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     "/api/trpc",
     logRequest,
     refuseCostlyBatches,
+    readApiBody(MAX_API_BODY_BYTES),
     authenticate,
     trpcSubscriptions({ createContext, onError: logFailure }),
     createExpressMiddleware({
       router: appRouter,
       createContext: ({ req, res }) => createContext(req, res),
-      maxBodySize: MAX_API_BODY_BYTES,
       maxBatchSize: MAX_BATCH_CALLS,
       responseMeta: ({ errors }) => {
         const retryAfter = errors

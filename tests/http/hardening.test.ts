@@ -44,6 +44,21 @@ describe("bad input never crashes the server", () => {
     expect(await healthy()).toBe(true);
   });
 
+  it("deeply nested JSON is refused before it is parsed", async () => {
+    for (const body of ["[".repeat(2_000_000) + "]".repeat(2_000_000), '{"a":'.repeat(500_000) + "1" + "}".repeat(500_000)]) {
+      const response = await fetch(`${server.url}/api/trpc/auth.login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+        "The request's JSON is nested too deeply (more than 32 levels).",
+      );
+    }
+    expect(await healthy()).toBe(true);
+  });
+
   it("malformed, mistyped, missing and unknown requests answer 4xx with a readable message", async () => {
     const user = await createUser(server.services);
     const login = await fetch(`${server.url}/api/trpc/auth.login`, {

@@ -1,0 +1,73 @@
+import type { NextFunction, Request, Response } from "express";
+
+/**
+ * No input of ours nests deeper than a handful of levels; a 4 MB `[[[…]]]` parsed into objects
+ * blocked the event loop ~1 s per request (JSON.parse, then validation walking it). Past this
+ * depth a body is refused before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`: one linear pass over the text,
+ * skipping strings (whose brackets are not structure). Malformed text is left to the parser.
+ */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c /* \ */) i++;
+      else if (code === 0x22 /* " */) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b /* [ */ || code === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (code === 0x5d /* ] */ || code === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads an API request's body before tRPC does, refusing one over `maxBytes` (413) or nested
+ * too deeply (400), and hands tRPC the text (its adapter takes a string `req.body` as is).
+ * Errors have tRPC's shape, so clients read them like any other.
+ */
+export function readApiBody(maxBytes: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== "POST") return next();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.resume(); // the rest is read and dropped; the connection closes after the answer
+      const megabytes = Math.round(maxBytes / 1024 / 1024);
+      refuse(res, 413, "PAYLOAD_TOO_LARGE", `The request is too large (at most ${megabytes} MB).`, { close: true });
+    };
+    const onEnd = () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+        refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
+        return;
+      }
+      req.body = text;
+      next();
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", next);
+  };
+}
+
+function refuse(res: Response, status: number, code: string, message: string, options: { close?: boolean } = {}) {
+  if (options.close) res.set("Connection", "close");
+  res.status(status).json({ error: { message, code: -32600, data: { code, httpStatus: status } } });
+}
