@@ -4,24 +4,25 @@ import { createLogger, type Logger } from "./logger";
 import { startServer } from "./server";
 
 /**
- * Everything the process says goes through the JSON logger, one line an event: a stack trace
- * printed over several lines would break every log collector reading it.
+ * Every error goes through the JSON logger, one line an event: a stack trace printed over
+ * several lines would break every log collector reading it. The few lines that say the server
+ * started and stopped are plain, one line each, printed whatever LOG_LEVEL says.
  */
 async function main() {
   const env = loadEnv();
   const logger = createLogger(env);
   catchStrayErrors(logger);
   const running = await startServer(env, { logger });
-  logger.info(`TeamGPT is listening on ${running.url} (${env.NODE_ENV}, database ${env.DATABASE_URL})`);
+  console.log(`TeamGPT is listening on ${running.url} (${env.NODE_ENV}, database ${env.DATABASE_URL})`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info(`${signal} received: no new connections; running replies get ${env.SHUTDOWN_GRACE_MS} ms to finish.`);
+    console.log(`${signal} received: no new connections; running replies get ${env.SHUTDOWN_GRACE_MS} ms to finish.`);
     running.close(env.SHUTDOWN_GRACE_MS).then(
       () => {
-        logger.info("Stopped cleanly.");
+        console.log("Stopped cleanly.");
         process.exit(0);
       },
       (error: unknown) => {
