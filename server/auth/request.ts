@@ -1,5 +1,6 @@
 import { verifyRequestOrigin, type Session, type User } from "lucia";
 import type { Auth } from "./lucia";
+import { validateSessionToken } from "./session-tokens";
 
 export type Credential = "cookie" | "bearer";
 
@@ -8,6 +9,8 @@ export interface RequestAuth {
   session: Session | null;
   /** How the request proved who it is; decides whether the origin check applies. */
   credential: Credential | null;
+  /** The token it carried (the session is stored under its hash only). */
+  token: string | null;
   /** Set-Cookie values the response must carry (a refreshed or a blanked session cookie). */
   cookies: string[];
 }
@@ -17,7 +20,7 @@ export interface RequestHeaders {
   authorization?: string | undefined;
 }
 
-export const ANONYMOUS: RequestAuth = { user: null, session: null, credential: null, cookies: [] };
+export const ANONYMOUS: RequestAuth = { user: null, session: null, credential: null, token: null, cookies: [] };
 
 /**
  * Resolves the session of a request. A bearer token wins over a cookie: scripts send
@@ -32,15 +35,15 @@ export async function authenticateRequest(auth: Auth, headers: RequestHeaders): 
 }
 
 async function validate(auth: Auth, token: string, credential: Credential): Promise<RequestAuth> {
-  const { session, user } = await auth.validateSession(token);
+  const { session, user } = await validateSessionToken(auth, token);
   const cookies: string[] = [];
   if (!session || !user || user.disabledAt) {
     if (session) await auth.invalidateSession(session.id);
     if (credential === "cookie") cookies.push(auth.createBlankSessionCookie().serialize());
     return { ...ANONYMOUS, cookies };
   }
-  if (session.fresh && credential === "cookie") cookies.push(auth.createSessionCookie(session.id).serialize());
-  return { user, session, credential, cookies };
+  if (session.fresh && credential === "cookie") cookies.push(auth.createSessionCookie(token).serialize());
+  return { user, session, credential, token, cookies };
 }
 
 export interface OriginCheck {

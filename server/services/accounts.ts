@@ -2,6 +2,7 @@ import { and, eq, ne } from "drizzle-orm";
 import type { Session, User } from "lucia";
 import { z } from "zod";
 import type { Auth } from "../auth/lucia";
+import { createSessionToken, validateSessionToken } from "../auth/session-tokens";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "../auth/password";
 import type { Db, Queryable } from "../db/client";
 import type { Env } from "../env";
@@ -182,13 +183,13 @@ export async function logout({ auth }: Pick<AccountDeps, "auth">, sessionId: str
 }
 
 /** Pushes the session's expiry a full lifetime ahead; the token stays the same. */
-export function refreshSession({ db, env }: AccountDeps, session: Session): { token: string; expiresAt: string } {
+export function refreshSession({ db, env }: AccountDeps, session: Session, token: string): { token: string; expiresAt: string } {
   const expiresAt = new Date(Date.now() + env.SESSION_DAYS * 86_400_000);
   db.update(sessions)
     .set({ expiresAt: Math.floor(expiresAt.getTime() / 1000) })
     .where(and(eq(sessions.id, session.id), eq(sessions.userId, session.userId)))
     .run();
-  return { token: session.id, expiresAt: expiresAt.toISOString() };
+  return { token, expiresAt: expiresAt.toISOString() };
 }
 
 /**
@@ -217,10 +218,10 @@ export async function changePassword(
 }
 
 async function startSession(auth: Auth, userId: string): Promise<SignedIn> {
-  const session = await auth.createSession(userId, {});
-  const { user } = await auth.validateSession(session.id);
+  const { session, token } = await createSessionToken(auth, userId);
+  const { user } = await validateSessionToken(auth, token);
   if (!user) throw new Error(`session ${session.id.slice(0, 4)}… vanished right after it was created`);
-  return { user: toPublicUser(user), session, token: session.id, expiresAt: session.expiresAt.toISOString() };
+  return { user: toPublicUser(user), session, token, expiresAt: session.expiresAt.toISOString() };
 }
 
 export interface EnsureAdminResult {

@@ -22,6 +22,7 @@ export function createContextInner(services: AppServices, facts: RequestFacts) {
     user: facts.auth.user,
     session: facts.auth.session,
     credential: facts.auth.credential,
+    token: facts.auth.token,
     crossSite: facts.crossSite,
     setCookie: facts.setCookie,
     ip: facts.ip,

@@ -87,10 +87,10 @@ const logCalls = t.middleware(async ({ ctx, path, type, next }) => {
 export const publicProcedure = t.procedure.use(logCalls).use(serviceErrors).use(sameOriginForStateChanges);
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user || !ctx.session) {
+  if (!ctx.user || !ctx.session || !ctx.token) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: "You are not logged in, or your session has expired. Log in again." });
   }
-  return next({ ctx: { user: ctx.user, session: ctx.session } });
+  return next({ ctx: { user: ctx.user, session: ctx.session, token: ctx.token } });
 });
 
 export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {

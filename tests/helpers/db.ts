@@ -8,10 +8,10 @@ import { loadEnv, type Env } from "../../server/env";
 import type { AppServices } from "../../server/trpc/context";
 import { ARTIFACTS_DIR, BASE_DATABASE } from "./paths";
 
-/** A fresh copy of the migrated base database, in its own file. */
-export function freshDatabaseFile(): string {
+/** A fresh copy of the migrated base database, in its own file (or a name for an empty one). */
+export function freshDatabaseFile(options: { empty?: boolean } = {}): string {
   const file = resolve(ARTIFACTS_DIR, `test-${randomUUID()}.db`);
-  copyFileSync(BASE_DATABASE, file);
+  if (!options.empty) copyFileSync(BASE_DATABASE, file);
   return file;
 }
 

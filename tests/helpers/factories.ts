@@ -5,6 +5,7 @@ import { users, type UserRole } from "../../server/db/schema";
 import { toPublicUser } from "../../server/services/accounts";
 import { generateKeys } from "../../server/services/registration-keys";
 import { ANONYMOUS, type RequestAuth } from "../../server/auth/request";
+import { createSessionToken, validateSessionToken } from "../../server/auth/session-tokens";
 import { createContextInner, type AppServices } from "../../server/trpc/context";
 import { createCaller } from "../../server/trpc/root";
 
@@ -47,9 +48,9 @@ export async function callerFor(
 ): Promise<TestCaller> {
   let auth: RequestAuth = ANONYMOUS;
   if (options.userId) {
-    const session = await services.auth.createSession(options.userId, {});
-    const { user } = await services.auth.validateSession(session.id);
-    auth = { user, session, credential: options.credential ?? "bearer", cookies: [] };
+    const { session, token } = await createSessionToken(services.auth, options.userId);
+    const { user } = await validateSessionToken(services.auth, token);
+    auth = { user, session, credential: options.credential ?? "bearer", token, cookies: [] };
   }
   const cookies: string[] = [];
   const ctx = createContextInner(services, {

@@ -1,6 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { authenticateRequest } from "../../server/auth/request";
+import { sessionIdOf, validateSessionToken } from "../../server/auth/session-tokens";
 import { registrationKeys, sessions, users } from "../../server/db/schema";
 import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
@@ -136,7 +138,7 @@ describe("logging in", () => {
     const result = await api.auth.login({ username: "linus", password: TEST_PASSWORD });
     expect(result.user).toEqual(user);
     expect(cookies).toHaveLength(1);
-    const { session } = await services.auth.validateSession(result.token);
+    const { session } = await validateSessionToken(services.auth, result.token);
     expect(session?.userId).toBe(user.id);
   });
 
@@ -174,6 +176,17 @@ describe("logging in", () => {
 });
 
 describe("sessions", () => {
+  it("are stored under a hash of their token: a copy of the database lets nobody in", async () => {
+    const user = await createUser(services);
+    const { token } = await (await callerFor(services)).api.auth.login({ username: user.username, password: TEST_PASSWORD });
+    const stored = services.db.select().from(sessions).where(eq(sessions.userId, user.id)).all();
+    expect(stored.map((row) => row.id)).toEqual([sessionIdOf(token)]);
+    expect(JSON.stringify(services.db.select().from(sessions).all())).not.toContain(token);
+    expect((await authenticateRequest(services.auth, { authorization: `Bearer ${token}` })).user?.id).toBe(user.id);
+    expect(await authenticateRequest(services.auth, { authorization: `Bearer ${stored[0]!.id}` })).toMatchObject({ user: null });
+    expect(await authenticateRequest(services.auth, { cookie: `teamgpt_session=${stored[0]!.id}` })).toMatchObject({ user: null });
+  });
+
   it("logout invalidates the session", async () => {
     const user = await createUser(services);
     const { api, cookies } = await callerFor(services, { userId: user.id, credential: "cookie" });
@@ -193,7 +206,7 @@ describe("sessions", () => {
       .run();
 
     const refreshed = await api.auth.refresh();
-    expect(refreshed.token).toBe(session!.id);
+    expect(sessionIdOf(refreshed.token)).toBe(session!.id);
     const thirtyDays = 30 * 86_400_000;
     expect(new Date(refreshed.expiresAt).getTime()).toBeGreaterThan(Date.now() + thirtyDays - 60_000);
     const stored = services.db.select().from(sessions).where(eq(sessions.id, session!.id)).get()!;

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { validateSessionToken } from "../../server/auth/session-tokens";
 import { sessions } from "../../server/db/schema";
 import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createUser, TEST_PASSWORD } from "../helpers/factories";
@@ -35,7 +36,7 @@ describe("admins manage accounts", () => {
     const disabled = await api.admin.users.setDisabled({ userId: alice.id, disabled: true });
     expect(disabled.disabledAt).not.toBeNull();
     expect(services.db.select().from(sessions).where(eq(sessions.userId, alice.id)).all()).toEqual([]);
-    expect((await services.auth.validateSession(token)).session).toBeNull();
+    expect((await validateSessionToken(services.auth, token)).session).toBeNull();
     await expect(anonymous.auth.login({ username: "alice", password: TEST_PASSWORD })).rejects.toMatchObject({ code: "FORBIDDEN" });
 
     await api.admin.users.setDisabled({ userId: alice.id, disabled: false });

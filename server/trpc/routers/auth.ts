@@ -13,14 +13,14 @@ import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
 
 export const authRouter = createTRPCRouter({
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token, expiresAt } = await register(ctx, input, ctx);
-    ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
+    const { user, token, expiresAt } = await register(ctx, input, ctx);
+    ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
 
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token, expiresAt } = await login(ctx, input, ctx);
-    ctx.setCookie(ctx.auth.createSessionCookie(session.id).serialize());
+    const { user, token, expiresAt } = await login(ctx, input, ctx);
+    ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
 
@@ -32,8 +32,8 @@ export const authRouter = createTRPCRouter({
   }),
 
   refresh: protectedProcedure.mutation(({ ctx }) => {
-    const refreshed = refreshSession(ctx, ctx.session);
-    if (ctx.credential === "cookie") ctx.setCookie(ctx.auth.createSessionCookie(ctx.session.id).serialize());
+    const refreshed = refreshSession(ctx, ctx.session, ctx.token);
+    if (ctx.credential === "cookie") ctx.setCookie(ctx.auth.createSessionCookie(ctx.token).serialize());
     return refreshed;
   }),
 

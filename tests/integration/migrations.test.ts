@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { databaseMigratedUpTo } from "../helpers/migrations";
+
+const count = (sqlite: import("better-sqlite3").Database, table: string) =>
+  (sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+
+describe("upgrading a database made by the previous release", () => {
+  it("0004: sessions stored the old way end, and nothing else is touched", () => {
+    const old = databaseMigratedUpTo("0003_search_queue");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into sessions (id, user_id, expires_at) values ('plain-token-1', 'u1', 4102444800), ('plain-token-2', 'u1', 4102444800);
+        insert into registration_keys (id, key, note) values ('k1', 'tgk_abcdefghijklmnop', 'team');
+        insert into conversations (id, user_id, title, model) values ('c1', 'u1', 'Kept', 'm');
+        insert into messages (id, conversation_id, role, content, status) values ('m1', 'c1', 'user', 'hello', 'complete');
+        insert into messages (id, conversation_id, role, content, status, parent_id) values ('m2', 'c1', 'assistant', 'hi there', 'complete', 'm1');
+      `);
+      old.upgrade();
+      expect(count(sqlite, "sessions")).toBe(0);
+      expect(sqlite.prepare("select id, username from users").all()).toEqual([{ id: "u1", username: "Alice" }]);
+      expect(count(sqlite, "registration_keys")).toBe(1);
+      expect(sqlite.prepare("select id, content, parent_id as parentId from messages order by id").all()).toEqual([
+        { id: "m1", content: "hello", parentId: null },
+        { id: "m2", content: "hi there", parentId: "m1" },
+      ]);
+      expect(sqlite.prepare("select title from conversations").get()).toEqual({ title: "Kept" });
+    } finally {
+      old.dispose();
+    }
+  });
+});
