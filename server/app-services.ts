@@ -5,8 +5,12 @@ import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation";
+import { OpenStreams } from "./services/open-streams";
 import { RateLimits } from "./services/rate-limits";
 import { createLogger, type Logger } from "./logger";
+
+/** At shutdown, how long open streams get to send their last event once replies are saved. */
+const STREAMS_DRAIN_MS = 2_000;
 
 /** A human reading pace for the offline demo model. */
 const DEMO_TOKEN_DELAY_MS = 35;
@@ -19,12 +23,17 @@ export interface AppServices {
   models: ModelCatalog;
   generations: GenerationRegistry;
   limits: RateLimits;
+  /** Event streams clients hold open: capped, and ended when access ends. */
+  streams: OpenStreams;
   logger: Logger;
 }
 
 export interface ServicesHandle {
   services: AppServices;
-  /** Lets running replies finish for up to `graceMs` (default: none), saves the rest as interrupted, stops the demo model. */
+  /**
+   * Lets running replies finish for up to `graceMs` (default: none), saves the rest as
+   * interrupted, lets open streams send their last event, stops the demo model.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -37,6 +46,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
   if (usesDemoModel(env)) demo = await startFakeUpstream({ tokenDelayMs: DEMO_TOKEN_DELAY_MS });
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
   const generations = new GenerationRegistry(db, provider, env, logger);
+  const streams = new OpenStreams({ perUser: env.MAX_STREAMS_PER_USER, total: env.MAX_OPEN_STREAMS, enabled: env.RATE_LIMITS });
   return {
     services: {
       db,
@@ -45,10 +55,13 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       models: modelCatalog(env),
       generations,
       limits: new RateLimits(env),
+      streams,
       logger,
     },
     async close(graceMs = 0) {
       await generations.drain(graceMs);
+      // Each interrupted reply's last event is on its way to its followers: let it go out.
+      await streams.drained(STREAMS_DRAIN_MS);
       await demo?.close();
     },
   };

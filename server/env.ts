@@ -76,6 +76,8 @@ const envSchema = z.object({
   REGISTRATION_FAILURES_PER_IP: count("failed registrations", 10),
   MESSAGES_PER_MINUTE: count("messages", 30),
   MAX_RUNNING_REPLIES: count("replies", 3),
+  MAX_STREAMS_PER_USER: count("streams", 20),
+  MAX_OPEN_STREAMS: count("streams", 1000),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: 'expected "error", "warn", "info", "debug" or "silent"',

@@ -9,6 +9,7 @@ import type { Env } from "../env";
 import { newId, randomBase32 } from "../db/ids";
 import { sessions, users, type UserRole, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
+import type { OpenStreams } from "./open-streams";
 import type { RateLimits } from "./rate-limits";
 import { consumeRegistrationKey, registrationKeyInput, requireUsableKey } from "./registration-keys";
 
@@ -17,6 +18,7 @@ export interface AccountDeps {
   auth: Auth;
   env: Pick<Env, "SESSION_DAYS">;
   limits: RateLimits;
+  streams: OpenStreams;
 }
 
 export const usernameSchema = z
@@ -97,7 +99,11 @@ function usernameTaken(): ServiceError {
  * transaction that inserts the user, so one key makes exactly one account however many
  * requests race for it, and a registration that fails leaves the key unused.
  */
-export async function register({ db, auth, limits }: AccountDeps, input: RegisterInput, client: { ip: string }): Promise<SignedIn> {
+export async function register(
+  { db, auth, limits }: Pick<AccountDeps, "db" | "auth" | "limits">,
+  input: RegisterInput,
+  client: { ip: string },
+): Promise<SignedIn> {
   // Only failures count: a whole team registering from one office address is not an attack.
   const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
   try {
@@ -132,7 +138,11 @@ async function createAccount({ db, auth }: Pick<AccountDeps, "db" | "auth">, inp
 }
 
 /** Same answer, and about the same time, for an unknown username and a wrong password. */
-export async function login({ db, auth, limits }: AccountDeps, input: LoginInput, client: { ip: string }): Promise<SignedIn> {
+export async function login(
+  { db, auth, limits }: Pick<AccountDeps, "db" | "auth" | "limits">,
+  input: LoginInput,
+  client: { ip: string },
+): Promise<SignedIn> {
   // Only failures count, per address and per account: colleagues behind one office address
   // log in freely, password spraying and guessing do not. Each attempt takes its points before
   // the password is checked, so attempts racing each other cannot outrun the limits.
@@ -178,12 +188,18 @@ async function checkPassword(
   return valid;
 }
 
-export async function logout({ auth }: Pick<AccountDeps, "auth">, sessionId: string): Promise<void> {
+/** Ends the session and the streams it holds open. */
+export async function logout({ auth, streams }: Pick<AccountDeps, "auth" | "streams">, sessionId: string): Promise<void> {
   await auth.invalidateSession(sessionId);
+  streams.endForSession(sessionId, "You logged out. Log in again to follow replies.");
 }
 
 /** Pushes the session's expiry a full lifetime ahead; the token stays the same. */
-export function refreshSession({ db, env }: AccountDeps, session: Session, token: string): { token: string; expiresAt: string } {
+export function refreshSession(
+  { db, env }: Pick<AccountDeps, "db" | "env">,
+  session: Session,
+  token: string,
+): { token: string; expiresAt: string } {
   const expiresAt = new Date(Date.now() + env.SESSION_DAYS * 86_400_000);
   db.update(sessions)
     .set({ expiresAt: Math.floor(expiresAt.getTime() / 1000) })
@@ -198,7 +214,7 @@ export function refreshSession({ db, env }: AccountDeps, session: Session, token
  * session must not become a way around the login limits.
  */
 export async function changePassword(
-  { db, limits }: Pick<AccountDeps, "db" | "limits">,
+  { db, limits, streams }: Pick<AccountDeps, "db" | "limits" | "streams">,
   session: Session,
   input: z.infer<typeof changePasswordInput>,
 ): Promise<void> {
@@ -214,6 +230,10 @@ export async function changePassword(
     tx.delete(sessions)
       .where(and(eq(sessions.userId, user.id), ne(sessions.id, session.id)))
       .run();
+  });
+  streams.endForUser(user.id, {
+    exceptSessionId: session.id,
+    reason: "Your password was changed, so this session ended. Log in again with the new password.",
   });
 }
 

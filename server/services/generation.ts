@@ -279,8 +279,8 @@ export interface StartGeneration {
 /** The one registry of running generations in this process. */
 export class GenerationRegistry {
   private readonly running = new Map<string, Generation>();
-  /** Running replies per person (for their limit) and per conversation (one at a time). */
-  private readonly perUser = new Map<string, number>();
+  /** Running replies per person (for their limit, and to stop them all) and per conversation (one at a time). */
+  private readonly perUser = new Map<string, Set<Generation>>();
   private readonly perConversation = new Map<string, number>();
   private readonly ticker = new BatchTicker(() => batchWindowMs(this.running.size));
 
@@ -294,14 +294,14 @@ export class GenerationRegistry {
   start({ userId, message, model, messages: turns }: StartGeneration): Generation {
     const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns }, this.ticker);
     this.running.set(message.id, generation);
-    addCount(this.perUser, userId, 1);
+    addMember(this.perUser, userId, generation);
     addCount(this.perConversation, message.conversationId, 1);
     // Forgotten only once saved: from then on the database answers for it.
     generation.done
       .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "could not save reply"))
       .finally(() => {
         this.running.delete(message.id);
-        addCount(this.perUser, userId, -1);
+        removeMember(this.perUser, userId, generation);
         addCount(this.perConversation, message.conversationId, -1);
       });
     return generation;
@@ -312,7 +312,12 @@ export class GenerationRegistry {
   }
 
   runningFor(userId: string): number {
-    return this.perUser.get(userId) ?? 0;
+    return this.perUser.get(userId)?.size ?? 0;
+  }
+
+  /** Stops every reply a person has running, keeping their text (their account was disabled). */
+  async stopAllFor(userId: string): Promise<void> {
+    await Promise.all([...(this.perUser.get(userId) ?? [])].map((generation) => generation.stop()));
   }
 
   /** Whether a reply is being written in the conversation now (a `streaming` row left by a crash is not). */
@@ -337,6 +342,19 @@ export class GenerationRegistry {
     clearTimeout(timer);
     await this.interruptAll();
   }
+}
+
+/** Sets that vanish when empty, so the map holds only what is running. */
+function addMember<T>(sets: Map<string, Set<T>>, key: string, member: T): void {
+  const set = sets.get(key) ?? new Set<T>();
+  set.add(member);
+  sets.set(key, set);
+}
+
+function removeMember<T>(sets: Map<string, Set<T>>, key: string, member: T): void {
+  const set = sets.get(key);
+  set?.delete(member);
+  if (set?.size === 0) sets.delete(key);
 }
 
 /** Counts that vanish at zero, so the maps hold only what is running. */

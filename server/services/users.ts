@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
 import { sessions, userRoles, users, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
+import type { GenerationRegistry } from "./generation";
+import type { OpenStreams } from "./open-streams";
 
 export const setDisabledInput = z.object({ userId: z.string().min(1).max(64), disabled: z.boolean() });
 export const setRoleInput = z.object({ userId: z.string().min(1).max(64), role: z.enum(userRoles) });
@@ -38,9 +40,14 @@ function requireUser(db: Db, userId: string): UserRow {
 
 /**
  * Disabling ends every session of the account at once (cookies and bearer tokens alike, since
- * both are sessions); the account cannot log in until enabled again.
+ * both are sessions), closes its open streams and stops its running replies; the account
+ * cannot log in until enabled again.
  */
-export function setDisabled(db: Db, actorId: string, input: z.infer<typeof setDisabledInput>): AccountSummary {
+export function setDisabled(
+  { db, streams, generations }: { db: Db; streams: OpenStreams; generations: GenerationRegistry },
+  actorId: string,
+  input: z.infer<typeof setDisabledInput>,
+): AccountSummary {
   const target = requireUser(db, input.userId);
   if (input.disabled && target.id === actorId) throw new ServiceError("BAD_REQUEST", "You cannot disable your own account.");
   const updated = db.transaction((tx) => {
@@ -54,6 +61,10 @@ export function setDisabled(db: Db, actorId: string, input: z.infer<typeof setDi
     if (input.disabled && target.role === "admin") requireAnotherActiveAdmin(tx, target.id);
     return row!;
   });
+  if (input.disabled) {
+    streams.endForUser(target.id, { reason: "Your account was disabled. Ask an admin to enable it." });
+    void generations.stopAllFor(target.id);
+  }
   return toSummary(updated);
 }
 

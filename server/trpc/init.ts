@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ServiceError } from "../services/errors";
+import type { OpenStream } from "../services/open-streams";
 import type { Context } from "./context";
 import { describeError, flattenZodError } from "./errors";
 
@@ -86,12 +87,43 @@ const logCalls = t.middleware(async ({ ctx, path, type, next }) => {
 
 export const publicProcedure = t.procedure.use(logCalls).use(serviceErrors).use(sameOriginForStateChanges);
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+const signedIn = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user || !ctx.session || !ctx.token) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: "You are not logged in, or your session has expired. Log in again." });
   }
   return next({ ctx: { user: ctx.user, session: ctx.session, token: ctx.token } });
 });
+
+const NEVER = new AbortController().signal;
+
+/**
+ * A subscription holds an event stream open: it is counted against the caps (OpenStreams),
+ * and `ctx.streamSignal` aborts when the client leaves or when access ends (the stream then
+ * closes with UNAUTHORIZED). Queries and mutations get the request's signal.
+ */
+export const protectedProcedure = signedIn.use(async ({ ctx, type, signal, next }) => {
+  if (type !== "subscription") return next({ ctx: { streamSignal: signal ?? NEVER } });
+  const stream = ctx.streams.openFor({ userId: ctx.user.id, sessionId: ctx.session.id }, signal);
+  const result = await next({ ctx: { streamSignal: stream.signal } });
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    stream.close();
+    return result;
+  }
+  return { ...result, data: endedWith(stream, result.data) };
+});
+
+/** The events, then the reason the server ended the stream, if it did; the stream is closed however it ends. */
+async function* endedWith<T>(stream: OpenStream, events: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    for await (const event of events) {
+      if (stream.endedBecause) break;
+      yield event;
+    }
+    if (stream.endedBecause) throw toTRPCError(stream.endedBecause);
+  } finally {
+    stream.close();
+  }
+}
 
 export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Only admins can do this." });

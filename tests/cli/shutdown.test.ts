@@ -10,6 +10,7 @@ import { removeDatabaseFile, testEnv } from "../helpers/db";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { paths } from "../../server/paths";
 import { ROOT } from "../helpers/paths";
+import { openRawStream } from "../helpers/sse";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
 
 let upstream: FakeUpstream;
@@ -81,7 +82,11 @@ async function startReply(url: string, token: string, conversationId: string, de
   );
   const reader = response.body!.getReader();
   let text = "";
-  while ((text.match(/"type":"delta"/g) ?? []).length < deltas) text += new TextDecoder().decode((await reader.read()).value);
+  while ((text.match(/"type":"delta"/g) ?? []).length < deltas) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended after: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
   const replyId = text.match(/"assistantMessage":\{"id":"([0-9a-z]+)"/)![1]!;
   return { replyId, close: () => controller.abort() };
 }
@@ -107,11 +112,24 @@ describe("stopping the server", () => {
     const slow = await startReply(server.url, token, slowChat.id, 3);
     upstream.enqueue({ kind: "reply", text: "quick ".repeat(10), tokenDelayMs: 30 });
     const quick = await startReply(server.url, token, quickChat.id, 1);
+    // Someone else following the slow reply, in another tab.
+    const follower = await openRawStream(
+      `${server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: slow.replyId }))}`,
+      { authorization: `Bearer ${token}` },
+    );
+    await follower.waitFor((event) => event.data.includes('"type":"delta"'));
 
     server.child.kill("SIGTERM");
     const [code] = (await once(server.child, "exit")) as [number];
     slow.close();
     quick.close();
+    // The last event, the reply saved as interrupted, went out before the connection closed.
+    await follower.closed;
+    const last = JSON.parse(follower.events.filter((event) => event.event === "message").at(-1)!.data) as {
+      type: string;
+      assistantMessage: { status: string };
+    };
+    expect(last).toMatchObject({ type: "error", assistantMessage: { status: "interrupted" } });
     expect(code, server.output()).toBe(0);
     expect(server.output()).toContain("Stopped cleanly.");
 

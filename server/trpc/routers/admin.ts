@@ -25,7 +25,7 @@ const keysRouter = createTRPCRouter({
 
 const usersRouter = createTRPCRouter({
   list: adminProcedure.query(({ ctx }) => ({ items: listUsers(ctx.db) })),
-  setDisabled: adminProcedure.input(setDisabledInput).mutation(({ ctx, input }) => setDisabled(ctx.db, ctx.user.id, input)),
+  setDisabled: adminProcedure.input(setDisabledInput).mutation(({ ctx, input }) => setDisabled(ctx, ctx.user.id, input)),
   setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx.db, input)),
 });
 

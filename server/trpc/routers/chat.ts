@@ -22,8 +22,8 @@ export const chatRouter = createTRPCRouter({
    * Starts a reply and streams it. A reconnect (tRPC sends the last event id) follows the
    * same reply from where it left off instead of sending the message again.
    */
-  stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-    const until = signal ?? new AbortController().signal;
+  stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input }) {
+    const until = ctx.streamSignal;
     const resumed = messageIdOfEventId(input.lastEventId);
     const events = resumed
       ? replyEvents(ctx, ctx.user.id, { messageId: resumed, lastEventId: input.lastEventId }, until)
@@ -31,8 +31,8 @@ export const chatRouter = createTRPCRouter({
     for await (const event of events) yield tracked(event.id, event.data);
   }),
 
-  resume: protectedProcedure.input(resumeInput).subscription(async function* ({ ctx, input, signal }) {
-    const events = replyEvents(ctx, ctx.user.id, input, signal ?? new AbortController().signal);
+  resume: protectedProcedure.input(resumeInput).subscription(async function* ({ ctx, input }) {
+    const events = replyEvents(ctx, ctx.user.id, input, ctx.streamSignal);
     for await (const event of events) yield tracked(event.id, event.data);
   }),
 
