@@ -28,7 +28,9 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 export function createTeamGPTClient({ url, token }: TeamGPTClientOptions): TeamGPTClient {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
-  const authorization: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  // The client header proves to the server that a cookie request comes from a TeamGPT page
+  // (server/http/auth-middleware.ts): another site cannot send it.
+  const headers: Record<string, string> = { "x-teamgpt-client": "1", ...(token ? { authorization: `Bearer ${token}` } : {}) };
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -37,11 +39,11 @@ export function createTeamGPTClient({ url, token }: TeamGPTClientOptions): TeamG
           url: endpoint,
           EventSource,
           eventSourceOptions: () => ({
-            fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...authorization } }),
+            fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
           }),
         }),
         // The server refuses batches of more than 20 calls (server/http/app.ts MAX_BATCH_CALLS).
-        false: httpBatchLink({ url: endpoint, headers: () => authorization, maxItems: 20 }),
+        false: httpBatchLink({ url: endpoint, headers: () => headers, maxItems: 20 }),
       }),
     ],
   });

@@ -2,6 +2,9 @@ import type { NextFunction, Request, Response } from "express";
 import { ANONYMOUS, authenticateRequest, isAllowedOrigin, type RequestAuth } from "../auth/request";
 import type { AppServices } from "../trpc/context";
 
+/** Sent by TeamGPT's own client (client/index.ts) on every request it makes. */
+export const CLIENT_HEADER = "x-teamgpt-client";
+
 export interface RequestLocals {
   auth: RequestAuth;
   crossSite: boolean;
@@ -28,8 +31,13 @@ export function authMiddleware(services: AppServices) {
 function isCrossSite(req: Request, auth: RequestAuth, publicOrigin: string | undefined): boolean {
   const method = req.method;
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") {
-    // A top-level cross-site navigation carries SameSite=Lax cookies; the browser says so here.
-    return req.headers["sec-fetch-site"] === "cross-site";
+    // Reading is safe from anywhere: the browser keeps another site from reading the answer.
+    // But an event stream started by GET creates a message, and a page of another app on the
+    // same site (or a browser that sends no Sec-Fetch-Site) must not: a cookie GET counts as
+    // ours only when the browser says it came from our own origin, or when it carries our
+    // client's header, which no other origin can send without a CORS preflight we never answer.
+    if (auth.credential !== "cookie") return false;
+    return req.headers["sec-fetch-site"] !== "same-origin" && req.headers[CLIENT_HEADER] === undefined;
   }
   const origin = req.headers.origin;
   // Scripts send no Origin; a browser always does on POST, so a cookie without one is suspect.

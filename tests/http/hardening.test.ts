@@ -1,9 +1,10 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
-import { conversations } from "../../server/db/schema";
+import { conversations, messages } from "../../server/db/schema";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { CookieJar, startTestServer, type TestServer } from "../helpers/server";
+import { openRawStream, streamError } from "../helpers/sse";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -160,6 +161,49 @@ describe("bad input answers 4xx, never 500", () => {
     });
     expect(response.status).toBe(413);
     expect(await response.text()).toContain("The keys file is too large");
+  });
+});
+
+describe("a GET that creates something must come from TeamGPT's own pages", () => {
+  it("a cookie chat.stream from a same-site page, or a browser that says nothing, starts nothing", async () => {
+    const { headers } = await browserSession();
+    const newConversation = async () => {
+      const create = await fetch(`${server.url}/api/trpc/conversations.create`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: "{}",
+      });
+      return ((await create.json()) as { result: { data: { id: string } } }).result.data.id;
+    };
+    const stream = (conversationId: string, extra: Record<string, string>) => {
+      const input = encodeURIComponent(JSON.stringify({ conversationId, content: "posted by another app" }));
+      return openRawStream(`${server.url}/api/trpc/chat.stream?input=${input}`, { cookie: headers.cookie, ...extra });
+    };
+    const stored = (conversationId: string) =>
+      server.services.db.select().from(messages).where(eq(messages.conversationId, conversationId)).all();
+
+    const target = await newConversation();
+    const notOurs: Record<string, string>[] = [
+      { "sec-fetch-site": "same-site" },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "none" },
+      {},
+    ];
+    for (const extra of notOurs) {
+      const refused = await stream(target, extra);
+      expect(streamError(await refused.waitFor((event) => event.event === "serialized-error"))).toMatchObject({ code: "FORBIDDEN" });
+    }
+    expect(stored(target)).toEqual([]);
+
+    // The app's own pages: the browser says same-origin, and TeamGPT's client sends its header.
+    const ours: Record<string, string>[] = [{ "sec-fetch-site": "same-origin" }, { "x-teamgpt-client": "1" }];
+    for (const extra of ours) {
+      const conversationId = await newConversation();
+      const allowed = await stream(conversationId, extra);
+      await allowed.waitFor((event) => event.data.includes('"type":"start"'));
+      allowed.close();
+      expect(stored(conversationId).map((message) => message.role)).toEqual(["user", "assistant"]);
+    }
   });
 });
 
