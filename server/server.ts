@@ -8,6 +8,7 @@ import { startCheckpointer } from "./db/checkpointer";
 import { openDatabase, refreshPlannerStatistics, type DatabaseHandle } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { startSearchIndexer } from "./db/search-index";
+import { SERVER_BUSY_TIMEOUT_MS } from "./db/write-gate";
 import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
 import { paths } from "./paths";
@@ -16,6 +17,8 @@ import { markInterruptedReplies } from "./services/chat";
 export interface RunningServer {
   url: string;
   server: Server;
+  /** The one database handle the server writes through. */
+  database: DatabaseHandle;
   /**
    * Stops accepting connections, lets running replies finish for up to `graceMs`, saves the
    * rest as `interrupted`, then closes the database.
@@ -28,7 +31,7 @@ export interface RunningServer {
  * migrations are applied first, so a fresh clone needs no separate step.
  */
 export async function startServer(env: Env, options: { logger?: Logger } = {}): Promise<RunningServer> {
-  const database = openDatabase(env.DATABASE_URL);
+  const database = openDatabase(env.DATABASE_URL, { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS });
   migrateDatabase(database.db);
   const handle = await createAppServices(database.db, env, options.logger);
   const services = handle.services;
@@ -51,6 +54,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   return {
     url: `http://${host}:${port}`,
     server,
+    database,
     close: async (graceMs = 0) => {
       const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));
       server.closeIdleConnections();

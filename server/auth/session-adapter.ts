@@ -3,6 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Adapter, DatabaseSession, DatabaseUser } from "lucia";
 import type { Db } from "../db/client";
 import { sessions, users } from "../db/schema";
+import { unavailableReason } from "../db/write-gate";
 
 /**
  * Lucia's Drizzle adapter, with its hottest call — every authenticated request resolves its
@@ -46,8 +47,13 @@ export class SessionAdapter implements Adapter {
   setSession(session: DatabaseSession) {
     return this.base.setSession(session);
   }
-  updateSessionExpiration(sessionId: string, expiresAt: Date) {
-    return this.base.updateSessionExpiration(sessionId, expiresAt);
+  /** Extending a session is best effort: a database that cannot write now must not sign anyone out. */
+  async updateSessionExpiration(sessionId: string, expiresAt: Date) {
+    try {
+      await this.base.updateSessionExpiration(sessionId, expiresAt);
+    } catch (error) {
+      if (!unavailableReason(error)) throw error;
+    }
   }
   deleteSession(sessionId: string) {
     return this.base.deleteSession(sessionId);

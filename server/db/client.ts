@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { databasePath } from "./path";
 import * as schema from "./schema";
+import { guardTransactions, writeGateOf } from "./write-gate";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -11,13 +12,21 @@ export interface DatabaseHandle {
   close(): void;
 }
 
+export interface OpenOptions {
+  /**
+   * How long a write waits for another process's write lock. Command-line tools wait 5 s for
+   * the server; the server waits SERVER_BUSY_TIMEOUT_MS, since its writes wait on the event loop.
+   */
+  busyTimeoutMs?: number;
+}
+
 /** Opens the one SQLite handle a process uses, tuned for a web server with concurrent readers. */
-export function openDatabase(url: string): DatabaseHandle {
+export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   const sqlite = new Database(databasePath(url, { ensureDir: true }));
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
-  // Other processes (the CLI, a second server) may hold the write lock for a moment.
-  sqlite.pragma("busy_timeout = 5000");
+  // Other processes (the CLI, a second server, a backup) may hold the write lock for a moment.
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   sqlite.pragma("synchronous = NORMAL");
   try {
     refreshPlannerStatistics(sqlite, "all tables");
@@ -70,6 +79,8 @@ const ANALYSIS_ROWS = 1000;
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
+ * Every statement is prepared here: writes are routed through the write gate (write-gate.ts).
+ *
  * Drizzle asks better-sqlite3 to prepare every query anew, and compiling SQL is most of a
  * small query's cost. Drizzle's SQL text is parameterised, so the same text can reuse one
  * compiled statement; statements run synchronously, so one is never in use twice at once.
@@ -77,11 +88,14 @@ const STATEMENT_CACHE_SIZE = 500;
 function cachePreparedStatements(sqlite: Database.Database): void {
   const prepare = sqlite.prepare.bind(sqlite);
   const cache = new Map<string, Database.Statement>();
+  const gate = writeGateOf(sqlite);
+  guardTransactions(sqlite, gate);
   sqlite.prepare = ((source: string) => {
     const cached = cache.get(source);
     // Drizzle switches raw (array) mode on per call; start every use in the default mode.
     if (cached) return cached.reader ? cached.raw(false) : cached;
     const statement = prepare(source);
+    gate.guard(statement);
     if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear(); // bulk inserts make one-off texts
     cache.set(source, statement);
     return statement;

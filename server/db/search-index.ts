@@ -1,6 +1,7 @@
 import type { Logger } from "../logger";
 import type { Db } from "./client";
 import { preparedOnce } from "./prepared";
+import { unavailableReason, writeGateOf } from "./write-gate";
 
 /**
  * Keeps the trigram index of message text (`message_search`, drizzle/0002) in step with
@@ -21,7 +22,14 @@ export function indexQueuedMessages(db: Db, limit = BATCH): number {
   const statements = statementsFor(db);
   // Most runs find nothing queued: one read, no write transaction.
   if (statements.lastQueued.get({ limit }) === null) return 0;
-  return statements.indexBatch.immediate(limit);
+  const gate = writeGateOf(db.$client);
+  // Another process holds the write lock: waiting for it here would hold up every stream.
+  gate.beforeWrite();
+  try {
+    return statements.indexBatch.immediate(limit);
+  } catch (error) {
+    throw gate.failed(error);
+  }
 }
 
 /** Indexes everything queued: before a search reads the index. */
@@ -73,7 +81,7 @@ export function startSearchIndexer(db: Db, logger: Logger, intervalMs = INTERVAL
       index();
     } catch (error) {
       // The queue stays as it was; the next run or search tries again.
-      logger.error({ err: error }, "could not update the search index");
+      if (!unavailableReason(error)) logger.error({ err: error }, "could not update the search index");
     }
   };
   run(() => catchUpSearchIndex(db));

@@ -5,10 +5,11 @@ import type { ServerBuild } from "@remix-run/node";
 import type { TRPCError } from "@trpc/server";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { DatabaseUnavailableError, unavailableReason } from "../db/write-gate";
 import type { Logger } from "../logger";
 import { paths } from "../paths";
-import { ServiceError } from "../services/errors";
 import { createContextInner, type AppServices, type Context } from "../trpc/context";
+import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
@@ -73,9 +74,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
       createContext: ({ req, res }) => createContext(req, res),
       maxBatchSize: MAX_BATCH_CALLS,
       responseMeta: ({ errors }) => {
-        const retryAfter = errors
-          .map((error) => (error.cause instanceof ServiceError ? error.cause.retryAfterSeconds : undefined))
-          .find(Boolean);
+        const retryAfter = errors.map((error) => retryAfterSeconds(error.cause)).find(Boolean);
         return retryAfter ? { headers: new Headers({ "Retry-After": String(retryAfter) }) } : {};
       },
       onError: ({ error, path, type, ctx }) => {
@@ -150,6 +149,13 @@ function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunctio
 
 function handleUnexpectedError(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const unavailable = unavailableReason(error);
+    if (unavailable) {
+      logger.warn({ requestId: res.locals.requestId, reason: unavailable }, "request failed: the database cannot write");
+      if (res.headersSent) return res.end();
+      res.status(503).type("text/plain").send(new DatabaseUnavailableError(unavailable).message);
+      return;
+    }
     logger.error({ err: error, requestId: res.locals.requestId }, "unhandled request error");
     if (res.headersSent) return res.end();
     res.status(500).type("text/plain").send("Something went wrong on our side. Try again in a moment.");

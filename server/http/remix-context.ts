@@ -1,6 +1,7 @@
 import type { Response } from "express";
 import { sql } from "drizzle-orm";
 import { secureCookieWillBeDropped } from "../auth/lucia";
+import { DatabaseUnavailableError, writeGateOf } from "../db/write-gate";
 import { toPublicUser, type PublicUser } from "../services/accounts";
 import { createContextInner, type AppServices } from "../trpc/context";
 import { describeError } from "../trpc/errors";
@@ -30,7 +31,10 @@ export type RemixContext = {
 
 export interface HealthReport {
   ok: boolean;
-  database: "ok" | "unreachable";
+  /** `locked`: another program holds the write lock; `disk full`, `cannot write`: the last write failed so. */
+  database: "ok" | "unreachable" | "locked" | "disk full" | "cannot write";
+  /** What an admin can do about it. */
+  detail?: string;
 }
 
 export function createRemixContext(services: AppServices, res: Response, ip: string, requestId: string): RemixContext {
@@ -49,13 +53,22 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
   };
 }
 
+/** The database answers reads, and can take writes: its write lock is free, and the last write did not fail. */
 function checkHealth({ db }: AppServices): HealthReport {
+  const gate = writeGateOf(db.$client);
   try {
     db.get(sql`select 1`);
-    return { ok: true, database: "ok" };
+    if (!gate.lockIsFree()) return { ok: false, database: "locked", detail: new DatabaseUnavailableError("locked").message };
   } catch {
     return { ok: false, database: "unreachable" };
   }
+  const failure = gate.lastFailure;
+  if (!failure || failure.reason === "locked") return { ok: true, database: "ok" };
+  return {
+    ok: false,
+    database: failure.reason === "full" ? "disk full" : "cannot write",
+    detail: `${new DatabaseUnavailableError(failure.reason).message} (last write failed at ${failure.at.toISOString()})`,
+  };
 }
 
 declare module "@remix-run/server-runtime" {

@@ -1,6 +1,7 @@
 import type { Db } from "../db/client";
 import type { MessageRow } from "../db/schema";
 import type { Env } from "../env";
+import { unavailableReason } from "../db/write-gate";
 import { ProviderError, type ChatProvider, type ChatTurn } from "../llm/provider";
 import type { Logger } from "../logger";
 import { saveReply, saveReplyText, touchConversation } from "./message-queries";
@@ -43,7 +44,10 @@ const GENERIC_FAILURE = "Something went wrong while generating the reply. Try ag
 
 export class Generation {
   private text = "";
+  private checkpointed = 0;
   private final: MessageRow | null = null;
+  /** The final message is in the database (not only in memory). */
+  private saved = false;
   private usage: { promptTokens: number; completionTokens: number } | null = null;
   private readonly controller = new AbortController();
   /** Followers waiting for more text: woken together, at most once per batch window. */
@@ -143,12 +147,7 @@ export class Generation {
     const signal = this.controller.signal;
     const watchdog = new Watchdog();
     watchdog.arm(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.firstTokenTimeoutMessage() }));
-    let checkpointed = 0;
-    const checkpoint = setInterval(() => {
-      if (this.text.length === checkpointed) return;
-      checkpointed = this.text.length;
-      saveReplyText(this.db, this.message.id, this.text);
-    }, CHECKPOINT_MS);
+    const checkpoint = setInterval(() => this.checkpoint(), CHECKPOINT_MS);
 
     let outcome: { status: MessageRow["status"]; error: string | null };
     try {
@@ -184,21 +183,58 @@ export class Generation {
     return { status: "error", error: GENERIC_FAILURE };
   }
 
+  /**
+   * Saves the partial text now and then, so a crash loses little. A checkpoint that cannot be
+   * written (the database locked by another process, the disk full) is skipped: the next one,
+   * or the final save, writes the text.
+   */
+  private checkpoint(): void {
+    if (this.text.length === this.checkpointed) return;
+    try {
+      saveReplyText(this.db, this.message.id, this.text);
+      this.checkpointed = this.text.length;
+    } catch (error) {
+      if (!unavailableReason(error)) this.logger.error({ err: error, messageId: this.message.id }, "could not checkpoint the reply");
+    }
+  }
+
+  /**
+   * The reply ends for its followers whether or not it could be saved: they get the final
+   * message from memory, and the registry retries the save (retrySave) until the database
+   * takes it. Until then a reload or a resume is answered from memory too.
+   */
   private finish(outcome: { status: MessageRow["status"]; error: string | null }): MessageRow {
-    const final = this.db.transaction(() => {
-      const row = saveReply(this.db, this.message.id, {
-        content: this.text,
-        status: outcome.status,
-        error: outcome.error,
-        promptTokens: this.usage?.promptTokens ?? null,
-        completionTokens: this.usage?.completionTokens ?? null,
-      });
-      touchConversation(this.db, this.message.conversationId, new Date());
-      return row;
-    });
-    this.final = final;
+    this.final = {
+      ...this.message,
+      content: this.text,
+      status: outcome.status,
+      error: outcome.error,
+      promptTokens: this.usage?.promptTokens ?? null,
+      completionTokens: this.usage?.completionTokens ?? null,
+    };
+    this.trySave();
     this.wakeFollowers();
-    return final;
+    return this.final;
+  }
+
+  /** Writes the final message; false (and logged) when the database cannot take it now. */
+  trySave(): boolean {
+    const final = this.final;
+    if (this.saved || !final) return this.saved;
+    try {
+      this.final = this.db.transaction(() => {
+        const { content, status, error, promptTokens, completionTokens } = final;
+        const row = saveReply(this.db, final.id, { content, status, error, promptTokens, completionTokens });
+        touchConversation(this.db, final.conversationId, new Date());
+        return row;
+      });
+      this.saved = true;
+    } catch (error) {
+      const reason = unavailableReason(error);
+      if (reason) this.logger.warn({ messageId: final.id, reason }, "could not save the reply yet; it will be retried");
+      else this.logger.error({ err: error, messageId: final.id }, "could not save the reply; it will be retried");
+    }
+    return this.saved;
   }
 
   private firstTokenTimeoutMessage() {
@@ -283,6 +319,7 @@ export class GenerationRegistry {
   private readonly perUser = new Map<string, Set<Generation>>();
   private readonly perConversation = new Map<string, number>();
   private readonly ticker = new BatchTicker(() => batchWindowMs(this.running.size));
+  private readonly retries = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly db: Db,
@@ -296,13 +333,14 @@ export class GenerationRegistry {
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
     addCount(this.perConversation, message.conversationId, 1);
-    // Forgotten only once saved: from then on the database answers for it.
     generation.done
-      .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "could not save reply"))
+      .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
       .finally(() => {
-        this.running.delete(message.id);
         removeMember(this.perUser, userId, generation);
         addCount(this.perConversation, message.conversationId, -1);
+        // Forgotten only once saved: from then on the database answers for it.
+        if (generation.trySave()) this.running.delete(message.id);
+        else this.retrySave(generation, 0);
       });
     return generation;
   }
@@ -329,9 +367,32 @@ export class GenerationRegistry {
     return this.running.size;
   }
 
-  /** Saves every running reply as `interrupted` (shutdown). */
+  /**
+   * A reply the database could not take (locked by another process, disk full) is saved again
+   * after 1, 2, 4… up to 30 s. Until then it stays here, so followers still get it.
+   */
+  private retrySave(generation: Generation, attempt: number): void {
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(timer);
+        if (generation.trySave()) this.running.delete(generation.messageId);
+        else this.retrySave(generation, attempt + 1);
+      },
+      Math.min(30_000, 1_000 * 2 ** attempt),
+    );
+    this.retries.add(timer);
+  }
+
+  /** Saves every running reply as `interrupted` (shutdown), and tries once more to save the unsaved. */
   async interruptAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((generation) => generation.interrupt()));
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+    for (const generation of this.running.values()) {
+      if (generation.trySave()) continue;
+      // Its row stays `streaming` with the last checkpoint: the next start marks it interrupted.
+      this.logger.error({ messageId: generation.messageId }, "a reply could not be saved before shutdown");
+    }
   }
 
   /** Lets running replies finish for up to `ms`, then interrupts the rest (keeping their text). */

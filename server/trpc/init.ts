@@ -1,4 +1,5 @@
 import { initTRPC, TRPCError } from "@trpc/server";
+import { DatabaseUnavailableError, unavailableReason } from "../db/write-gate";
 import { ServiceError } from "../services/errors";
 import type { OpenStream } from "../services/open-streams";
 import type { Context } from "./context";
@@ -18,11 +19,18 @@ const t = initTRPC.context<Context>().create({
         ...shape.data,
         zodError: flattenZodError(error.cause),
         fieldErrors: described.fieldErrors,
-        retryAfterSeconds: error.cause instanceof ServiceError ? (error.cause.retryAfterSeconds ?? null) : null,
+        retryAfterSeconds: retryAfterSeconds(error.cause),
       },
     };
   },
 });
+
+/** When trying again can succeed: a limit's reset, or a moment for a locked database. */
+export function retryAfterSeconds(cause: unknown): number | null {
+  if (cause instanceof ServiceError) return cause.retryAfterSeconds ?? null;
+  if (cause instanceof DatabaseUnavailableError && cause.reason === "locked") return 2;
+  return null;
+}
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -33,7 +41,10 @@ export const createCallerFactory = t.createCallerFactory;
  */
 const serviceErrors = t.middleware(async ({ next, type }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof ServiceError) throw toTRPCError(result.error.cause);
+  if (!result.ok) {
+    const known = knownError(result.error.cause);
+    if (known) throw known;
+  }
   if (result.ok && type === "subscription" && isAsyncIterable(result.data)) {
     return { ...result, data: rethrowServiceErrors(result.data) };
   }
@@ -44,11 +55,20 @@ function toTRPCError(error: ServiceError): TRPCError {
   return new TRPCError({ code: error.code, message: error.message, cause: error });
 }
 
+/** A service's refusal, or a database that cannot write now (503), as the tRPC error to answer. */
+function knownError(cause: unknown): TRPCError | null {
+  if (cause instanceof ServiceError) return toTRPCError(cause);
+  const reason = unavailableReason(cause);
+  if (!reason) return null;
+  const unavailable = cause instanceof DatabaseUnavailableError ? cause : new DatabaseUnavailableError(reason, cause);
+  return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: unavailable.message, cause: unavailable });
+}
+
 async function* rethrowServiceErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T> {
   try {
     yield* events;
   } catch (error) {
-    throw error instanceof ServiceError ? toTRPCError(error) : error;
+    throw knownError(error) ?? error;
   }
 }
 
@@ -81,6 +101,8 @@ const logCalls = t.middleware(async ({ ctx, path, type, next }) => {
   if (result.ok) ctx.logger.info(fields, "procedure");
   else if (result.error.code === "INTERNAL_SERVER_ERROR")
     ctx.logger.error({ ...fields, err: result.error.cause ?? result.error }, "procedure failed");
+  else if (result.error.code === "SERVICE_UNAVAILABLE")
+    ctx.logger.warn({ ...fields, reason: result.error.message }, "procedure failed: database");
   else ctx.logger.info({ ...fields, code: result.error.code }, "procedure refused");
   return result;
 });
