@@ -2,7 +2,7 @@ import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { hasChromium, screenshot } from "../helpers/browser";
 import { useBrowserSuite } from "../helpers/e2e";
-import { createUser } from "../helpers/factories";
+import { createConversation, createUser } from "../helpers/factories";
 
 const CODE = 'def greet(name):\n    return f"<hello {name}>"';
 const REPLY = [
@@ -85,4 +85,41 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
     await screenshot(page, "markdown-reply");
     expect(problems).toEqual([]);
   }, 40_000);
+
+  it("a conversation holding replies crafted to stall the parser opens without freezing the tab", async () => {
+    const { page, user, problems } = await signedInPage("crafted");
+    await page.addInitScript(`
+      window.longTasks = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((entry) => window.longTasks.push(entry.duration)))
+        .observe({ type: "longtask", buffered: true });
+    `);
+    // Issue #12: the first took 98 s to render, the second overflowed the stack.
+    const stars = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "Stars" },
+      { role: "assistant", content: "*a".repeat(50_000) },
+    ]);
+    const quotes = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "Quotes" },
+      { role: "assistant", content: `${"> ".repeat(1_250)}the bottom` },
+    ]);
+
+    for (const [id, shows] of [
+      [stars, (reply: Locator) => reply.locator("em").nth(24_999)],
+      [quotes, (reply: Locator) => reply.locator(".markdown-plain", { hasText: "the bottom" })],
+    ] as const) {
+      const started = Date.now();
+      await page.goto(`${suite.server.url}/c/${id}`);
+      const reply = page.locator(".message-assistant .markdown").last();
+      await shows(reply).waitFor();
+      // Interactive: typing reaches the composer, and the page answers script at once.
+      await page.getByLabel("Message").fill("still responsive");
+      await page.waitForFunction("!document.querySelector('.composer-button').disabled");
+      const opened = Date.now() - started;
+      const longTasks = (await page.evaluate("window.longTasks")) as number[];
+      // Generous bounds (a busy machine must not fail them): opening takes about a second.
+      expect(opened).toBeLessThan(10_000);
+      expect(Math.max(0, ...longTasks)).toBeLessThan(3_000);
+    }
+    expect(problems).toEqual([]);
+  });
 });
