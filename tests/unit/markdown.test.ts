@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import MarkdownIt from "markdown-it";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_MARKDOWN_CHARS, renderMarkdown } from "~/lib/markdown";
 
 /** Every `<a …>` start tag in the HTML. */
@@ -154,6 +155,18 @@ describe("a reply's markdown, rendered", () => {
     expect(html).not.toContain("<strong>");
     expect(html).not.toContain("<b>");
     expect(renderMarkdown(text.slice(0, MAX_MARKDOWN_CHARS))).toContain("<strong>not bold</strong>");
+  });
+
+  it("shows the text plain if rendering fails", () => {
+    const failing = vi.spyOn(MarkdownIt.prototype, "render").mockImplementation(() => {
+      throw new Error("a bug in a rule");
+    });
+    try {
+      expect(renderMarkdown("**bold** <b>")).toBe(`<p class="markdown-plain">**bold** &lt;b&gt;</p>\n`);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(renderMarkdown("**bold**")).toBe("<p><strong>bold</strong></p>\n");
   });
 
   it("keeps the text of blocks nested past the limit, as plain text", () => {
