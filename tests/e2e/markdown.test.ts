@@ -60,10 +60,12 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
     await page.getByLabel("Message").fill("Write a greeting function");
     await page.getByLabel("Message").press("Enter");
 
-    // While it streams: the code and the picture are settled blocks once the text moves on.
+    // While it streams: the code and the picture are settled blocks once the text moves on,
+    // and the code is coloured once in view.
     const streaming = page.locator("[data-status=streaming] .markdown");
     await streaming.getByText("Paragraph 0 ").waitFor();
     await copiesCode(page, streaming, "click");
+    await streaming.locator("code.hljs .hljs-keyword").first().waitFor();
     await loadsImage(streaming, "click");
     expect(await page.locator("[data-status=streaming]").count()).toBe(1);
 
@@ -71,6 +73,7 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
     await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
     const saved = page.locator(".message-assistant .markdown").last();
     await copiesCode(page, saved, "keyboard");
+    await saved.locator("code.hljs .hljs-keyword").first().waitFor();
     await loadsImage(saved, "keyboard");
 
     // Server-rendered, then hydrated: code is coloured once scrolled into view (the page
