@@ -1,20 +1,16 @@
 import { useState } from "react";
+import { COPY_FEEDBACK_MS, COPY_LABELS, copyToClipboard } from "~/lib/clipboard";
 
-/** Copies text to the clipboard and says so; hidden until JavaScript runs (it needs it). */
+/** Copies text to the clipboard and says so (markdown's Copy code buttons say the same). */
 export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   async function copy() {
-    try {
-      await navigator.clipboard.writeText(text);
-      setState("copied");
-    } catch {
-      setState("failed");
-    }
-    setTimeout(() => setState("idle"), 2000);
+    setState((await copyToClipboard(text)) ? "copied" : "failed");
+    setTimeout(() => setState("idle"), COPY_FEEDBACK_MS);
   }
   return (
     <button type="button" className="button secondary small" onClick={copy} aria-live="polite">
-      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed: select and copy" : label}
+      {state === "idle" ? label : COPY_LABELS[state]}
     </button>
   );
 }

@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hashPassword } from "../../server/auth/password";
 import { newId } from "../../server/db/ids";
-import { users, type UserRole } from "../../server/db/schema";
+import { conversations, messages, users, type MessageRow, type UserRole } from "../../server/db/schema";
 import { toPublicUser } from "../../server/services/accounts";
 import { generateKeys } from "../../server/services/registration-keys";
 import { ANONYMOUS, type RequestAuth } from "../../server/auth/request";
 import { createSessionToken, validateSessionToken } from "../../server/auth/session-tokens";
 import { createContextInner, type AppServices } from "../../server/trpc/context";
 import { createCaller } from "../../server/trpc/root";
+import { FAKE_MODELS } from "./upstream";
 
 export const TEST_PASSWORD = "correct horse battery";
 
@@ -29,6 +30,26 @@ export async function createUser(services: AppServices, options: { role?: UserRo
     .returning()
     .all();
   return toPublicUser(row!);
+}
+
+/**
+ * A conversation of `userId` holding `turns` (oldest first), written as saved replies are:
+ * for a reply no model could be made to write.
+ */
+export function createConversation(
+  services: AppServices,
+  userId: string,
+  turns: Pick<MessageRow, "role" | "content">[],
+  title = "A saved conversation",
+): string {
+  const id = newId();
+  const start = Date.now() - turns.length * 1000;
+  services.db.insert(conversations).values({ id, userId, title, model: FAKE_MODELS[0]! }).run();
+  services.db
+    .insert(messages)
+    .values(turns.map((turn, i) => ({ id: newId(), conversationId: id, ...turn, createdAt: new Date(start + i * 1000) })))
+    .run();
+  return id;
 }
 
 export function createKey(services: AppServices, options: { expiresAt?: Date; note?: string } = {}): string {

@@ -1,0 +1,128 @@
+import type { Locator, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { hasChromium, screenshot } from "../helpers/browser";
+import { useBrowserSuite } from "../helpers/e2e";
+import { createConversation, createUser } from "../helpers/factories";
+
+const CODE = 'def greet(name):\n    return f"<hello {name}>"';
+const REPLY = [
+  "Here is the function:",
+  "```python\n" + CODE + "\n```",
+  "And a picture: ![a dog](http://127.0.0.1:9/dog.png)",
+  ...Array.from({ length: 20 }, (_, i) => `Paragraph ${i} of the rest of the answer.`),
+].join("\n\n");
+
+describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
+  const suite = useBrowserSuite();
+
+  async function signedInPage(name: string) {
+    const user = await createUser(suite.server.services);
+    const page = await suite.newPage(name);
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
+    });
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: suite.server.url });
+    await suite.logIn(page, user.username);
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    return { page, user, problems };
+  }
+
+  /** Copy code says so, and the clipboard holds the code as written; by mouse or by keyboard. */
+  async function copiesCode(page: Page, reply: Locator, by: "click" | "keyboard") {
+    const button = reply.getByRole("button", { name: "Copy code" });
+    if (by === "click") await button.click();
+    else await button.press("Enter");
+    await reply.getByRole("button", { name: "Copied" }).waitFor();
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(CODE);
+    await page.evaluate("navigator.clipboard.writeText('')");
+    // The label comes back, so the button can be used again.
+    await reply.getByRole("button", { name: "Copy code" }).waitFor({ timeout: 5_000 });
+  }
+
+  /** The image is fetched only once asked for, without telling its host where it was seen. */
+  async function loadsImage(reply: Locator, by: "click" | "keyboard") {
+    expect(await reply.locator("img").count()).toBe(0);
+    const button = reply.getByRole("button", { name: "Image “a dog” from 127.0.0.1:9 — load it" });
+    if (by === "click") await button.click();
+    else await button.press("Enter");
+    const image = reply.locator("img[alt='a dog']");
+    await image.waitFor({ state: "attached" });
+    expect(await image.getAttribute("src")).toBe("http://127.0.0.1:9/dog.png");
+    expect(await image.getAttribute("referrerpolicy")).toBe("no-referrer");
+    expect(await image.getAttribute("loading")).toBe("lazy");
+  }
+
+  it("code copies and images load in a reply while it streams, once it is saved, and after a reload", async () => {
+    const { page, problems } = await signedInPage("interactions");
+    suite.upstream.enqueue({ kind: "reply", tokens: REPLY.split(/(?<=\n\n)/), tokenDelayMs: 300 });
+    await page.getByLabel("Message").fill("Write a greeting function");
+    await page.getByLabel("Message").press("Enter");
+
+    // While it streams: the code and the picture are settled blocks once the text moves on,
+    // and the code is coloured once in view.
+    const streaming = page.locator("[data-status=streaming] .markdown");
+    await streaming.getByText("Paragraph 0 ").waitFor();
+    await copiesCode(page, streaming, "click");
+    await streaming.locator("code.hljs .hljs-keyword").first().waitFor();
+    await loadsImage(streaming, "click");
+    expect(await page.locator("[data-status=streaming]").count()).toBe(1);
+
+    // Saved: the reply renders whole, and its buttons work again.
+    await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
+    const saved = page.locator(".message-assistant .markdown").last();
+    await copiesCode(page, saved, "keyboard");
+    await saved.locator("code.hljs .hljs-keyword").first().waitFor();
+    await loadsImage(saved, "keyboard");
+
+    // Server-rendered, then hydrated: code is coloured once scrolled into view (the page
+    // opens at its end), which also shows the page's script is running.
+    await page.reload();
+    const reloaded = page.locator(".message-assistant .markdown").last();
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    await reloaded.locator("pre code").scrollIntoViewIfNeeded();
+    await reloaded.locator("code.hljs .hljs-keyword").first().waitFor();
+    await copiesCode(page, reloaded, "click");
+    await loadsImage(reloaded, "click");
+    await screenshot(page, "markdown-reply");
+    expect(problems).toEqual([]);
+  }, 40_000);
+
+  it("a conversation holding replies crafted to stall the parser opens without freezing the tab", async () => {
+    const { page, user, problems } = await signedInPage("crafted");
+    await page.addInitScript(`
+      window.longTasks = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((entry) => window.longTasks.push(entry.duration)))
+        .observe({ type: "longtask", buffered: true });
+    `);
+    // Issue #12: the first took 98 s to render, the second overflowed the stack.
+    const stars = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "Stars" },
+      { role: "assistant", content: "*a".repeat(50_000) },
+    ]);
+    const quotes = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "Quotes" },
+      { role: "assistant", content: `${"> ".repeat(1_250)}the bottom` },
+    ]);
+
+    for (const [id, shows] of [
+      [stars, (reply: Locator) => reply.locator("em").nth(24_999)],
+      [quotes, (reply: Locator) => reply.locator(".markdown-plain", { hasText: "the bottom" })],
+    ] as const) {
+      const started = Date.now();
+      await page.goto(`${suite.server.url}/c/${id}`);
+      const reply = page.locator(".message-assistant .markdown").last();
+      await shows(reply).waitFor();
+      // Interactive: typing reaches the composer, and the page answers script at once.
+      await page.getByLabel("Message").fill("still responsive");
+      await page.waitForFunction("!document.querySelector('.composer-button').disabled");
+      const opened = Date.now() - started;
+      const longTasks = (await page.evaluate("window.longTasks")) as number[];
+      // Generous bounds (a busy machine must not fail them): opening takes about a second.
+      expect(opened).toBeLessThan(10_000);
+      expect(Math.max(0, ...longTasks)).toBeLessThan(3_000);
+    }
+    expect(problems).toEqual([]);
+  });
+});
