@@ -5,7 +5,7 @@ import type { ServerBuild } from "@remix-run/node";
 import { createAppServices, type AppServices } from "./app-services";
 import type { Logger } from "./logger";
 import { startCheckpointer } from "./db/checkpointer";
-import { openDatabase, refreshPlannerStatistics, type DatabaseHandle } from "./db/client";
+import { enableSpaceReclaim, openDatabase, refreshPlannerStatistics, type DatabaseHandle } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { startSearchIndexer } from "./db/search-index";
 import { SERVER_BUSY_TIMEOUT_MS } from "./db/write-gate";
@@ -35,6 +35,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   migrateDatabase(database.db);
   const handle = await createAppServices(database.db, env, options.logger);
   const services = handle.services;
+  reclaimSpaceFromNowOn(database, services.logger);
   const interrupted = markInterruptedReplies(database.db);
   if (interrupted > 0) services.logger.warn({ interrupted }, "replies cut off by the last shutdown were marked interrupted");
   const sweeper = sweepExpiredSessions(services);
@@ -71,6 +72,17 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
 }
 
 const HOUR = 3_600_000;
+
+/** Converts a database made before space was reclaimed (once; see enableSpaceReclaim). */
+function reclaimSpaceFromNowOn(database: DatabaseHandle, logger: Logger): void {
+  try {
+    const { converted, ms } = enableSpaceReclaim(database.sqlite);
+    if (converted) logger.warn({ ms }, "the database now gives deleted data's space back to the disk (a one-time rewrite)");
+  } catch (error) {
+    // A full disk has no room for the rewrite: the server runs as before, and tries at the next start.
+    logger.error({ err: error }, "could not set the database up to give deleted data's space back; will try at the next start");
+  }
+}
 
 /** Expired sessions are refused anyway; deleting them keeps the table small. */
 function sweepExpiredSessions({ auth, logger }: Pick<AppServices, "auth" | "logger">): NodeJS.Timeout {
