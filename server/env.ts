@@ -63,6 +63,13 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: milliseconds(10_000),
   OPENAI_FIRST_TOKEN_TIMEOUT_MS: milliseconds(60_000),
   OPENAI_IDLE_TIMEOUT_MS: milliseconds(30_000),
+  MAX_REPLY_TOKENS: count("tokens", 8192),
+  MAX_REPLY_CHARS: z.coerce
+    .number({ error: "expected a number of characters" })
+    .int("expected a whole number of characters")
+    .min(1_000, "expected at least 1000 characters")
+    .max(10_000_000, "expected at most 10000000 characters")
+    .default(150_000),
   CHAT_HISTORY_CHARS: z.coerce
     .number({ error: "expected a number of characters" })
     .int("expected a whole number of characters")

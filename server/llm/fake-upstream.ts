@@ -18,7 +18,13 @@ export type FakeBehavior =
   /** Sends `afterTokens` tokens, then goes silent with the connection open. */
   | { kind: "stall"; afterTokens: number; text?: string }
   /** Sends `afterTokens` tokens, then cuts the connection. */
-  | { kind: "drop"; afterTokens: number; text?: string };
+  | { kind: "drop"; afterTokens: number; text?: string }
+  /** Streams `chunk` again and again until the client goes away, whatever length it asked for. */
+  | { kind: "endless"; chunk?: string; chunkDelayMs?: number }
+  /** Answers 200 with a web page instead of an event stream (a proxy's error or login page). */
+  | { kind: "html"; body?: string }
+  /** A stream that ends (`[DONE]`) without a word of text. */
+  | { kind: "empty" };
 
 export interface RecordedRequest {
   model: string;
@@ -29,6 +35,8 @@ export interface RecordedRequest {
   closedEarly: boolean;
   /** Tokens written before the reply ended or the client went away. */
   tokensSent: number;
+  /** The longest reply the client asked for, and under which name (`max_tokens` or `max_completion_tokens`). */
+  maxTokens: { name: "max_tokens" | "max_completion_tokens"; value: number } | null;
 }
 
 export interface FakeUpstreamOptions {
@@ -96,7 +104,13 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return openAiError(res, 401, "Incorrect API key provided.", "invalid_api_key");
     }
-    const body = JSON.parse(await readBody(req)) as { model: string; messages: { role: string; content: string }[]; stream?: boolean };
+    const body = JSON.parse(await readBody(req)) as {
+      model: string;
+      messages: { role: string; content: string }[];
+      stream?: boolean;
+      max_tokens?: number;
+      max_completion_tokens?: number;
+    };
     const record: RecordedRequest = {
       model: body.model,
       messages: body.messages,
@@ -104,6 +118,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       authorization: req.headers.authorization,
       closedEarly: false,
       tokensSent: 0,
+      maxTokens:
+        body.max_completion_tokens !== undefined
+          ? { name: "max_completion_tokens", value: body.max_completion_tokens }
+          : body.max_tokens !== undefined
+            ? { name: "max_tokens", value: body.max_tokens }
+            : null,
     };
     requests.push(record);
     res.on("close", () => {
@@ -146,6 +166,25 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         res.end("data: [DONE]\n\n");
         return;
       }
+      case "endless": {
+        startStream(res);
+        while (!res.destroyed) {
+          writeChunk(res, record, { content: behavior.chunk ?? "and on " });
+          // Let the client's reads (and its decision to stop) in between.
+          await sleep(behavior.chunkDelayMs ?? 0);
+        }
+        return;
+      }
+      case "html":
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(behavior.body ?? "<!doctype html><title>Sign in</title><h1>Please sign in to the proxy</h1>");
+        return;
+      case "empty":
+        startStream(res);
+        writeChunk(res, record, {});
+        writeChunk(res, record, {}, "stop");
+        res.end("data: [DONE]\n\n");
+        return;
       case "stall":
       case "drop": {
         startStream(res);

@@ -21,15 +21,18 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     fetch: createHttpFetch(),
   });
   const where = options.baseURL ?? "OpenAI";
+  const lengthName = lengthLimitParameter(options.baseURL);
+  const lengthLimit = (maxTokens: number) => ({ [lengthName]: maxTokens });
 
   return {
-    async *stream({ model, messages, signal }: CompletionRequest): AsyncIterable<ProviderEvent> {
+    async *stream({ model, messages, maxTokens, signal }: CompletionRequest): AsyncIterable<ProviderEvent> {
       let stream;
       try {
-        stream = await client.chat.completions.create(
-          { model, messages, stream: true, stream_options: { include_usage: true } },
-          { signal },
-        );
+        const answer = await client.chat.completions
+          .create({ model, messages, stream: true, stream_options: { include_usage: true }, ...lengthLimit(maxTokens) }, { signal })
+          .withResponse();
+        requireEventStream(answer.response, where);
+        stream = answer.data;
       } catch (error) {
         throw describeFailure(error, model, where);
       }
@@ -49,31 +52,84 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
   };
 }
 
+/**
+ * The name of the longest-reply parameter a server understands: OpenAI's own API refuses
+ * `max_tokens` for its reasoning models and asks for `max_completion_tokens`; Ollama, LM Studio
+ * and older servers know only `max_tokens` (llama.cpp and vLLM take both).
+ */
+export function lengthLimitParameter(baseURL: string | undefined): "max_tokens" | "max_completion_tokens" {
+  return !baseURL || new URL(baseURL).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens";
+}
+
+/**
+ * A streamed completion answers with an event stream. A proxy's login or error page (200,
+ * text/html) would otherwise read as a reply with no words, saved as complete.
+ */
+function requireEventStream(response: Response, where: string): void {
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("text/event-stream")) return;
+  void response.body?.cancel().catch(() => {});
+  throw new ProviderError(
+    "The model server answered with something that is not a reply. An admin should check its address and any proxy in front of it.",
+    {
+      status: response.status,
+      detail: `${where} answered HTTP ${response.status} with content-type "${type || "none"}" instead of an event stream`,
+    },
+  );
+}
+
 function describeFailure(error: unknown, model: string, where: string): unknown {
-  if (error instanceof OpenAI.APIUserAbortError) return error;
+  if (error instanceof OpenAI.APIUserAbortError || error instanceof ProviderError) return error;
   if (error instanceof OpenAI.APIConnectionError) {
-    return new ProviderError(`Could not reach the model server (${where}). Check that it is running, then try again.`);
+    return new ProviderError("Could not reach the model server. Try again in a moment; if it keeps failing, tell an admin.", {
+      detail: `${where}: ${String(error.cause ?? error.message)}`,
+    });
   }
   if (error instanceof OpenAI.APIError && typeof error.status === "number") {
     const status = error.status;
-    if (status === 401) return new ProviderError("The model server refused the API key. An admin should check OPENAI_API_KEY.", { status });
-    if (status === 403) return new ProviderError(`The model server does not allow this API key to use “${model}”.`, { status });
-    if (status === 404) return new ProviderError(`The model server does not know the model “${model}”. Pick another model.`, { status });
+    const detail = `${where} answered HTTP ${status}: ${(error.error ? errorText(error.error) : error.message).slice(0, 500)}`;
+    if (status === 401)
+      return new ProviderError("The model server refused the API key. An admin should check OPENAI_API_KEY.", { status, detail });
+    if (status === 403) return new ProviderError(`The model server does not allow this API key to use “${model}”.`, { status, detail });
+    if (status === 404)
+      return new ProviderError(`The model server does not know the model “${model}”. Pick another model.`, { status, detail });
     if (status === 429) {
       const retryAfterSeconds = retryAfter(error.headers);
       const when = retryAfterSeconds ? `try again in ${retryAfterSeconds} s` : "try again in a moment";
-      return new ProviderError(`Rate-limited by the provider, ${when}.`, { status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+      return new ProviderError(`Rate-limited by the provider, ${when}.`, {
+        status,
+        detail,
+        ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+      });
     }
-    if (status >= 500) return new ProviderError(`The model server failed (HTTP ${status}). Try again in a moment.`, { status });
-    return new ProviderError(
-      `The model server rejected the request (HTTP ${status}): ${error.error ? errorText(error.error) : error.message}`,
-      { status },
-    );
+    if (status >= 500) return new ProviderError(`The model server failed (HTTP ${status}). Try again in a moment.`, { status, detail });
+    return new ProviderError(refusalMessage(status, detail), { status, detail });
   }
   if (error instanceof Error && /terminated|socket|ECONNRESET|premature/i.test(`${error.message} ${String(error.cause)}`)) {
-    return new ProviderError("The connection to the model server dropped in the middle of the reply. Try again.");
+    return new ProviderError("The connection to the model server dropped in the middle of the reply. Try again.", {
+      detail: `${where}: ${error.message} ${String(error.cause ?? "")}`,
+    });
   }
   return error;
+}
+
+/**
+ * A request the model server refused (4xx), in words a person can act on. Its own text can be
+ * long, technical or reveal internal details: known reasons are named, the rest goes to the log.
+ */
+function refusalMessage(status: number, detail: string): string {
+  if (
+    /context[ _]?(length|size|window)|maximum context|too many tokens|exceeds the (available )?context|prompt is too long/i.test(detail)
+  ) {
+    return "The conversation is too long for this model. Start a new conversation, or send a shorter message.";
+  }
+  if (/content[ _]?(policy|filter|management)|safety system|flagged/i.test(detail)) {
+    return "The model provider refused this request under its content policy.";
+  }
+  if (/quota|billing|credit|insufficient[ _]funds/i.test(detail) || status === 402) {
+    return "The model provider's account has run out of credit or quota. Tell an admin.";
+  }
+  return `The model server rejected the request (HTTP ${status}). Try again; if it keeps failing, an admin can find the reason in the server's log.`;
 }
 
 function retryAfter(headers: Headers | undefined): number | undefined {

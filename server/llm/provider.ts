@@ -10,6 +10,8 @@ export interface ChatTurn {
 export interface CompletionRequest {
   model: string;
   messages: ChatTurn[];
+  /** The longest reply to ask for, in tokens. */
+  maxTokens: number;
   /** Aborting it must close the upstream HTTP request. */
   signal: AbortSignal;
 }
@@ -20,12 +22,16 @@ export interface ChatProvider {
   stream(request: CompletionRequest): AsyncIterable<ProviderEvent>;
 }
 
-/** A failure of the model server, worded for the person waiting for the reply. */
+/**
+ * A failure of the model server. The message is for the person waiting for the reply: what
+ * they (or an admin) can do. `detail` is for the log only: the server's own words and address,
+ * which can be long, confusing, or reveal internal addresses.
+ */
 export class ProviderError extends Error {
   override name = "ProviderError";
   constructor(
     message: string,
-    readonly details: { status?: number; retryAfterSeconds?: number } = {},
+    readonly details: { status?: number; retryAfterSeconds?: number; detail?: string } = {},
   ) {
     super(message);
   }

@@ -13,7 +13,7 @@ import { saveReply, saveReplyText, touchConversation } from "./message-queries";
  * of the partial text now and then, so a crash loses little).
  */
 
-export type GenerationEnv = Pick<Env, "OPENAI_FIRST_TOKEN_TIMEOUT_MS" | "OPENAI_IDLE_TIMEOUT_MS">;
+export type GenerationEnv = Pick<Env, "OPENAI_FIRST_TOKEN_TIMEOUT_MS" | "OPENAI_IDLE_TIMEOUT_MS" | "MAX_REPLY_TOKENS" | "MAX_REPLY_CHARS">;
 
 export interface GenerationUpdate {
   /** Text added since the subscriber's last update (coalesced when the subscriber is slower than the model). */
@@ -38,7 +38,8 @@ export function batchWindowMs(runningReplies: number): number {
   return Math.min(40, 15 + Math.max(0, Math.floor((runningReplies - 100) / 16)));
 }
 
-type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string };
+type AbortReason =
+  { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string } | { kind: "too long"; chars: number };
 
 const GENERIC_FAILURE = "Something went wrong while generating the reply. Try again.";
 
@@ -151,7 +152,9 @@ export class Generation {
 
     let outcome: { status: MessageRow["status"]; error: string | null };
     try {
-      for await (const event of this.provider.stream({ ...this.request, signal })) {
+      for await (const event of this.provider.stream({ ...this.request, maxTokens: this.env.MAX_REPLY_TOKENS, signal })) {
+        // Chunks already read when the reply was stopped or cut off are not part of it.
+        if (signal.aborted) break;
         if (event.type === "usage") {
           this.usage = { promptTokens: event.promptTokens, completionTokens: event.completionTokens };
           continue;
@@ -162,9 +165,17 @@ export class Generation {
           watchdog.restart();
         }
         this.text += event.text;
+        // A server that ignores the length asked for (or streams forever) stops here: 130 MB in
+        // 25 s once, and 1.3 GB of memory.
+        if (this.text.length > this.env.MAX_REPLY_CHARS) {
+          this.text = this.text.slice(0, this.env.MAX_REPLY_CHARS);
+          this.abort({ kind: "too long", chars: this.env.MAX_REPLY_CHARS });
+        }
         this.textAdded();
       }
-      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : { status: "complete", error: null };
+      if (signal.aborted) outcome = outcomeOfAbort(signal.reason as AbortReason);
+      else if (this.text.trim() === "") outcome = this.emptyReply();
+      else outcome = { status: "complete", error: null };
     } catch (error) {
       outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfFailure(error);
     } finally {
@@ -176,7 +187,8 @@ export class Generation {
 
   private outcomeOfFailure(error: unknown): { status: MessageRow["status"]; error: string } {
     if (error instanceof ProviderError) {
-      this.logger.warn({ messageId: this.message.id, model: this.request.model, status: error.details.status }, error.message);
+      const { status, detail } = error.details;
+      this.logger.warn({ messageId: this.message.id, model: this.request.model, status, detail }, error.message);
       return { status: "error", error: error.message };
     }
     this.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
@@ -237,6 +249,12 @@ export class Generation {
     return this.saved;
   }
 
+  /** A stream that ended without a word is no answer: saved as complete, it would look like one. */
+  private emptyReply(): { status: MessageRow["status"]; error: string } {
+    this.logger.warn({ messageId: this.message.id, model: this.request.model }, "the model server ended the reply without any text");
+    return { status: "error", error: "The model sent an empty reply. Try again, or pick another model." };
+  }
+
   private firstTokenTimeoutMessage() {
     return `The model server did not start answering within ${seconds(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS)}. Try again, or pick another model.`;
   }
@@ -254,6 +272,11 @@ function outcomeOfAbort(reason: AbortReason): { status: MessageRow["status"]; er
       return { status: "interrupted", error: "The server shut down before this reply finished." };
     case "timeout":
       return { status: "error", error: reason.message };
+    case "too long":
+      return {
+        status: "error",
+        error: `The reply passed the longest a reply may be here (${reason.chars.toLocaleString("en")} characters) and was cut off. Ask for a shorter answer, or for the rest in parts.`,
+      };
   }
 }
 

@@ -275,8 +275,9 @@ describe("failures are visible and recoverable", () => {
     services = await createTestServices(upstreamEnv(upstream, { OPENAI_BASE_URL: "http://127.0.0.1:9/v1" }));
     const { api, conversation } = await signedIn();
     const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
+    // The server's address is for the log, not for everyone who chats.
     expect(reply.assistantMessage.error).toBe(
-      "Could not reach the model server (http://127.0.0.1:9/v1). Check that it is running, then try again.",
+      "Could not reach the model server. Try again in a moment; if it keeps failing, tell an admin.",
     );
   });
 
@@ -313,11 +314,45 @@ describe("failures are visible and recoverable", () => {
     expect(reply.assistantMessage).toMatchObject({ status: "complete", content: expect.any(String) });
   });
 
-  it("any other refusal shows the model server's own reason", async () => {
+  it("a refusal says what to do; the model server's own words go to the log, not to people", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "status", status: 400, message: "messages: too many tokens" });
-    const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
-    expect(reply.assistantMessage.error).toBe("The model server rejected the request (HTTP 400): messages: too many tokens");
+    const refused = async (message: string) => {
+      upstream.enqueue({ kind: "status", status: 400, message });
+      return (await api.chat.send({ conversationId: conversation.id, content: "hello" })).assistantMessage.error;
+    };
+    expect(await refused("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.")).toBe(
+      "The conversation is too long for this model. Start a new conversation, or send a shorter message.",
+    );
+    expect(await refused("request (411 tokens) exceeds the available context size (256 tokens), try increasing it")).toBe(
+      "The conversation is too long for this model. Start a new conversation, or send a shorter message.",
+    );
+    expect(await refused("Invalid value for 'logit_bias' at http://10.1.2.3:8000/internal: expected map")).toBe(
+      "The model server rejected the request (HTTP 400). Try again; if it keeps failing, an admin can find the reason in the server's log.",
+    );
+  });
+
+  it("a model server that never stops is cut off at the longest a reply may be, having been asked for a maximum length", async () => {
+    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "endless", chunk: "more and more " }), {
+      MAX_REPLY_CHARS: "5000",
+      MAX_REPLY_TOKENS: "1200",
+    });
+    expect(text.length).toBe(5000);
+    expect(end.assistantMessage).toMatchObject({ status: "error", content: text });
+    expect(end.message).toBe(
+      "The reply passed the longest a reply may be here (5,000 characters) and was cut off. Ask for a shorter answer, or for the rest in parts.",
+    );
+    expect(upstream.requests[0]!.maxTokens).toEqual({ name: "max_tokens", value: 1200 });
+    await eventually(() => upstream.requests[0]!.closedEarly);
+  });
+
+  it("a web page instead of a reply (a proxy's login page), or a stream with no words, is an error, not an empty reply", async () => {
+    const page = await failingReply(() => upstream.enqueue({ kind: "html" }));
+    expect(page.end.message).toBe(
+      "The model server answered with something that is not a reply. An admin should check its address and any proxy in front of it.",
+    );
+    const empty = await failingReply(() => upstream.enqueue({ kind: "empty" }));
+    expect(empty.end.message).toBe("The model sent an empty reply. Try again, or pick another model.");
+    expect(empty.end.assistantMessage).toMatchObject({ status: "error", content: "" });
   });
 });
 
