@@ -6,6 +6,7 @@ import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation";
 import { OpenStreams } from "./services/open-streams";
+import { StorageQuota } from "./services/storage-quota";
 import { RateLimits } from "./services/rate-limits";
 import { createLogger, type Logger } from "./logger";
 
@@ -25,6 +26,8 @@ export interface AppServices {
   limits: RateLimits;
   /** Event streams clients hold open: capped, and ended when access ends. */
   streams: OpenStreams;
+  /** What one person may keep: conversations and text. */
+  quota: StorageQuota;
   logger: Logger;
 }
 
@@ -56,6 +59,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       generations,
       limits: new RateLimits(env),
       streams,
+      quota: new StorageQuota(db, env),
       logger,
     },
     async close(graceMs = 0) {

@@ -82,9 +82,12 @@ const envSchema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT: count("failed logins", 10),
   REGISTRATION_FAILURES_PER_IP: count("failed registrations", 10),
   MESSAGES_PER_MINUTE: count("messages", 30),
+  CONVERSATIONS_PER_MINUTE: count("conversations", 30),
   MAX_RUNNING_REPLIES: count("replies", 3),
   MAX_STREAMS_PER_USER: count("streams", 20),
   MAX_OPEN_STREAMS: count("streams", 1000),
+  CONVERSATIONS_PER_USER: count("conversations", 20_000),
+  STORAGE_PER_USER_MB: count("megabytes", 200),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: 'expected "error", "warn", "info", "debug" or "silent"',

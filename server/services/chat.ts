@@ -20,6 +20,7 @@ import {
   replyTo,
 } from "./message-queries";
 import type { RateLimits } from "./rate-limits";
+import type { StorageQuota } from "./storage-quota";
 
 export const MAX_MESSAGE_CHARS = 100_000;
 
@@ -29,6 +30,7 @@ export interface ChatDeps {
   generations: GenerationRegistry;
   models: ModelCatalog;
   limits: RateLimits;
+  quota: StorageQuota;
 }
 
 const idText = z.string().min(1).max(64);
@@ -85,12 +87,14 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   const raced = resent();
   if (raced) return raced;
   requireCapacity(deps, userId);
+  deps.quota.requireRoomFor(userId, input.content.length);
   const model = requireModel(deps.models, input.model ?? conversation.model);
   if (deps.generations.isRunningIn(conversation.id)) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
 
   const pair = db.transaction(() => insertPair(db, conversation, { ...input, model }));
+  deps.quota.added(userId, input.content.length);
   deps.generations.start({
     userId,
     message: pair.assistantMessage,

@@ -7,6 +7,8 @@ import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
+import type { RateLimits } from "./rate-limits";
+import type { StorageQuota } from "./storage-quota";
 
 export const MAX_TITLE_CHARS = 200;
 export const MAX_SYSTEM_PROMPT_CHARS = 20_000;
@@ -126,25 +128,40 @@ export function requireConversation(db: Db, userId: string, id: string): Convers
   return row;
 }
 
-export function createConversation(
-  db: Db,
+/** What creating and changing conversations needs beside the database: the person's limits. */
+export interface ConversationDeps {
+  db: Db;
+  limits: RateLimits;
+  quota: StorageQuota;
+}
+
+export async function createConversation(
+  { db, limits, quota }: ConversationDeps,
   userId: string,
   input: z.infer<typeof createConversationInput> & { model: string },
-): Conversation {
+): Promise<Conversation> {
+  await limits.consume("conversationsPerUser", userId);
+  // From here on no await: the checks and the insert happen as one step.
+  quota.requireConversationSlot(userId);
+  const title = input.title ?? DEFAULT_TITLE;
+  const systemPrompt = input.systemPrompt?.trim() || null;
+  const chars = title.length + (systemPrompt?.length ?? 0);
+  quota.requireRoomFor(userId, chars);
   const now = new Date();
   const [row] = db
     .insert(conversations)
     .values({
       id: newId(),
       userId,
-      title: input.title ?? DEFAULT_TITLE,
+      title,
       model: input.model,
-      systemPrompt: input.systemPrompt?.trim() || null,
+      systemPrompt,
       createdAt: now,
       updatedAt: now,
     })
     .returning()
     .all();
+  quota.added(userId, chars);
   return toConversation(row!);
 }
 
@@ -191,33 +208,43 @@ function olderThan(db: Db, conversationId: string, messageId: string) {
   return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
-export function renameConversation(db: Db, userId: string, id: string, title: string): Conversation {
-  return updateConversation(db, userId, { id, title });
+export function renameConversation(deps: Pick<ConversationDeps, "db" | "quota">, userId: string, id: string, title: string): Conversation {
+  return updateConversation(deps, userId, { id, title });
 }
 
 /** Title, model and system prompt; the model must already be checked against the catalog. */
-export function updateConversation(db: Db, userId: string, input: z.infer<typeof updateConversationInput>): Conversation {
-  requireConversation(db, userId, input.id);
+export function updateConversation(
+  { db, quota }: Pick<ConversationDeps, "db" | "quota">,
+  userId: string,
+  input: z.infer<typeof updateConversationInput>,
+): Conversation {
+  const before = requireConversation(db, userId, input.id);
+  const systemPrompt = input.systemPrompt === undefined ? before.systemPrompt : input.systemPrompt?.trim() || null;
+  const title = input.title ?? before.title;
+  const growth = title.length + (systemPrompt?.length ?? 0) - before.title.length - (before.systemPrompt?.length ?? 0);
+  if (growth > 0) quota.requireRoomFor(userId, growth);
   const [row] = db
     .update(conversations)
     .set({
       ...(input.title !== undefined ? { title: input.title } : {}),
       ...(input.model !== undefined ? { model: input.model } : {}),
-      ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt?.trim() || null } : {}),
+      ...(input.systemPrompt !== undefined ? { systemPrompt } : {}),
       updatedAt: new Date(),
     })
     .where(and(eq(conversations.id, input.id), eq(conversations.userId, userId)))
     .returning()
     .all();
+  if (growth > 0) quota.added(userId, growth);
   return toConversation(row!);
 }
 
-export function deleteConversation(db: Db, userId: string, id: string): void {
+export function deleteConversation({ db, quota }: Pick<ConversationDeps, "db" | "quota">, userId: string, id: string): void {
   const result = db
     .delete(conversations)
     .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
     .run();
   if (result.changes === 0) throw notFound();
+  quota.forget(userId);
 }
 
 /**

@@ -13,6 +13,7 @@ export type LimitsConfig = Pick<
   | "LOGIN_FAILURES_PER_ACCOUNT"
   | "REGISTRATION_FAILURES_PER_IP"
   | "MESSAGES_PER_MINUTE"
+  | "CONVERSATIONS_PER_MINUTE"
   | "MAX_RUNNING_REPLIES"
 >;
 
@@ -29,6 +30,8 @@ function policies(config: LimitsConfig) {
     registerFailuresPerIp: { points: config.REGISTRATION_FAILURES_PER_IP, duration: 60 * 60 },
     /** Messages one person sends, per minute. */
     messagesPerUser: { points: config.MESSAGES_PER_MINUTE, duration: 60 },
+    /** Conversations one person starts, per minute. */
+    conversationsPerUser: { points: config.CONVERSATIONS_PER_MINUTE, duration: 60 },
   };
 }
 
@@ -39,6 +42,7 @@ const MESSAGES: Record<LimitName, (seconds: number) => string> = {
   loginFailuresPerUsername: (s) => `Too many failed logins for this account. Try again in ${s} s.`,
   registerFailuresPerIp: (s) => `Too many failed registrations from your network. Try again in ${s} s.`,
   messagesPerUser: (s) => `You are sending messages too fast. Try again in ${s} s.`,
+  conversationsPerUser: (s) => `You are starting conversations too fast. Try again in ${s} s.`,
 };
 
 /**
@@ -114,5 +118,6 @@ export const NO_LIMITS = new RateLimits({
   LOGIN_FAILURES_PER_ACCOUNT: 1,
   REGISTRATION_FAILURES_PER_IP: 1,
   MESSAGES_PER_MINUTE: 1,
+  CONVERSATIONS_PER_MINUTE: 1,
   MAX_RUNNING_REPLIES: 1,
 });

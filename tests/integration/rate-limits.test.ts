@@ -168,4 +168,54 @@ describe("abuse limits", () => {
       message: expect.stringMatching(/^You are sending messages too fast\. Try again in \d+ s\.$/),
     });
   });
+
+  it("a person may start only so many conversations a minute", async () => {
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    for (let i = 0; i < 30; i++) await api.conversations.create({});
+    await expect(api.conversations.create({})).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: expect.stringMatching(/^You are starting conversations too fast\. Try again in \d+ s\.$/),
+    });
+  });
+});
+
+describe("what one person may keep", () => {
+  it("so many conversations; deleting one makes room", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { CONVERSATIONS_PER_USER: "3" }));
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const kept = [await api.conversations.create({}), await api.conversations.create({}), await api.conversations.create({})];
+    await expect(api.conversations.create({})).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: "You have 3 conversations, the most one person may keep here. Delete some to start new ones.",
+    });
+    await api.conversations.delete({ id: kept[0]!.id });
+    await expect(api.conversations.create({})).resolves.toMatchObject({ title: "New chat" });
+  });
+
+  it("so much text, counted across messages, replies and system prompts; deleting makes room", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { STORAGE_PER_USER_MB: "1" }));
+    const user = await createUser(services);
+    const { api } = await callerFor(services, { userId: user.id });
+    const big = await api.conversations.create({ systemPrompt: "s".repeat(20_000) });
+    for (let i = 0; i < 9; i++) {
+      upstream.enqueue({ kind: "reply", text: "ok" });
+      await api.chat.send({ conversationId: big.id, content: "m".repeat(100_000) });
+    }
+    const refused = api.chat.send({ conversationId: big.id, content: "m".repeat(100_000) });
+    await expect(refused).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: expect.stringMatching(
+        /^Your conversations hold 0\.9 MB of text, the most one person may keep here is 1 MB\. Delete some conversations to make room\.$/,
+      ),
+    });
+    await expect(api.conversations.create({ systemPrompt: "s".repeat(20_000) })).resolves.toBeTruthy();
+    await api.conversations.delete({ id: big.id });
+    upstream.enqueue({ kind: "reply", text: "ok" });
+    const fresh = await api.conversations.create({});
+    await expect(api.chat.send({ conversationId: fresh.id, content: "m".repeat(100_000) })).resolves.toBeTruthy();
+  });
 });

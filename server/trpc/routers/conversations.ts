@@ -18,24 +18,24 @@ import { createTRPCRouter, protectedProcedure } from "../init";
 export const conversationsRouter = createTRPCRouter({
   list: protectedProcedure.input(listConversationsInput).query(({ ctx, input }) => listConversations(ctx.db, ctx.user.id, input)),
 
-  create: protectedProcedure.input(createConversationInput).mutation(({ ctx, input }) => {
+  create: protectedProcedure.input(createConversationInput).mutation(async ({ ctx, input }) => {
     const model = requireModel(ctx.models, input.model ?? ctx.models.defaultModel);
-    return createConversation(ctx.db, ctx.user.id, { ...input, model });
+    return createConversation(ctx, ctx.user.id, { ...input, model });
   }),
 
   get: protectedProcedure.input(getConversationInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input)),
 
   rename: protectedProcedure
     .input(renameConversationInput)
-    .mutation(({ ctx, input }) => renameConversation(ctx.db, ctx.user.id, input.id, input.title)),
+    .mutation(({ ctx, input }) => renameConversation(ctx, ctx.user.id, input.id, input.title)),
 
   update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => {
     if (input.model !== undefined) requireModel(ctx.models, input.model);
-    return updateConversation(ctx.db, ctx.user.id, input);
+    return updateConversation(ctx, ctx.user.id, input);
   }),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(async ({ ctx, input }) => {
-    deleteConversation(ctx.db, ctx.user.id, input.id);
+    deleteConversation(ctx, ctx.user.id, input.id);
     return { ok: true as const };
   }),
 });
