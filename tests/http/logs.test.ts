@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import { createLogger } from "../../server/logger";
 import { eventually } from "../helpers/chat";
-import { createKey } from "../helpers/factories";
+import { createKey, createUser, TEST_PASSWORD } from "../helpers/factories";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
 
@@ -59,5 +59,27 @@ describe("logs", () => {
     for (const secret of [password, "wrong-but-secret", token, key, "SECRET-QUESTION-TEXT", "SECRET-REPLY-TEXT"]) {
       expect(everything).not.toContain(secret);
     }
+  });
+
+  it("an unexpected failure of a page is one JSON line with its request id, never a multi-line stack trace", async () => {
+    const user = await createUser(server.services);
+    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+    });
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const errorsBefore = lines.filter((line) => line.level === 50).length;
+    // A broken database, as a bug or a hand-edited schema would leave it.
+    server.services.db.$client.exec("alter table conversations rename to conversations_moved");
+    try {
+      const page = await fetch(`${server.url}/`, { headers: { cookie } });
+      expect(page.status).toBe(500);
+    } finally {
+      server.services.db.$client.exec("alter table conversations_moved rename to conversations");
+    }
+    const failure = await eventually(() => lines.slice(errorsBefore).find((line) => line.msg === "page request failed"));
+    expect(failure).toMatchObject({ requestId: expect.any(String), err: { message: expect.stringContaining("no such table") } });
+    for (const line of raw) expect(line.trimEnd().includes("\n")).toBe(false);
   });
 });
