@@ -6,6 +6,7 @@ import type { Logger } from "../../server/logger";
 import { startServer, type RunningServer } from "../../server/server";
 import type { AppServices } from "../../server/trpc/context";
 import { removeDatabaseFile, testEnv } from "./db";
+import { TEST_PASSWORD } from "./factories";
 import { startTestUpstream, upstreamEnv } from "./upstream";
 
 export interface TestServer extends RunningServer {
@@ -34,6 +35,20 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       removeDatabaseFile(env.DATABASE_URL);
     },
   };
+}
+
+/** Logs in over HTTP as a browser or a script would: the cookie jar and the bearer token. */
+export async function logInOverHttp(url: string, username: string, password = TEST_PASSWORD): Promise<{ jar: CookieJar; token: string }> {
+  const response = await fetch(`${url}/api/trpc/auth.login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (response.status !== 200) throw new Error(`login as ${username} answered ${response.status}: ${await response.text()}`);
+  const jar = new CookieJar();
+  jar.store(response);
+  const token = ((await response.json()) as { result: { data: { token: string } } }).result.data.token;
+  return { jar, token };
 }
 
 /** Just enough of a browser's cookie jar for one origin. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
 import { conversations, messages } from "../../server/db/schema";
 import { createUser, TEST_PASSWORD } from "../helpers/factories";
-import { CookieJar, startTestServer, type TestServer } from "../helpers/server";
+import { logInOverHttp, startTestServer, type TestServer } from "../helpers/server";
 import { openRawStream, streamError } from "../helpers/sse";
 
 let server: TestServer;
@@ -100,15 +100,9 @@ describe("bad input never crashes the server", () => {
 });
 
 /** A person signed in with the browser's cookie, posting the app's forms from its own pages. */
-async function browserSession() {
-  const user = await createUser(server.services);
-  const login = await fetch(`${server.url}/api/trpc/auth.login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
-  });
-  const jar = new CookieJar();
-  jar.store(login);
+async function browserSession(options: { role?: "admin" | "user" } = {}) {
+  const user = await createUser(server.services, options);
+  const { jar } = await logInOverHttp(server.url, user.username);
   const headers = { cookie: jar.header(), origin: server.url };
   return {
     user,
@@ -143,22 +137,11 @@ describe("bad input answers 4xx, never 500", () => {
   });
 
   it("a keys file over the limit, through the admin form", async () => {
-    const admin = await createUser(server.services, { role: "admin" });
-    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: admin.username, password: TEST_PASSWORD }),
-    });
-    const jar = new CookieJar();
-    jar.store(login);
+    const { postForm } = await browserSession({ role: "admin" });
     const form = new FormData();
     form.set("intent", "load");
     form.set("file", new Blob([`tgk_${"a".repeat(40)}\n`.repeat(60_000)]), "keys.txt"); // 2.7 MB
-    const response = await fetch(`${server.url}/admin/keys`, {
-      method: "POST",
-      headers: { cookie: jar.header(), origin: server.url },
-      body: form,
-    });
+    const response = await postForm("/admin/keys", form);
     expect(response.status).toBe(413);
     expect(await response.text()).toContain("The keys file is too large");
   });

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import { createLogger } from "../../server/logger";
 import { eventually } from "../helpers/chat";
-import { createKey, createUser, TEST_PASSWORD } from "../helpers/factories";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { createKey, createUser } from "../helpers/factories";
+import { logInOverHttp, startTestServer, type TestServer } from "../helpers/server";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
 
 const lines: Record<string, unknown>[] = [];
@@ -63,12 +63,7 @@ describe("logs", () => {
 
   it("an unexpected failure of a page is one JSON line with its request id, never a multi-line stack trace", async () => {
     const user = await createUser(server.services);
-    const login = await fetch(`${server.url}/api/trpc/auth.login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
-    });
-    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const cookie = (await logInOverHttp(server.url, user.username)).jar.header();
     const errorsBefore = lines.filter((line) => line.level === 50).length;
     // A broken database, as a bug or a hand-edited schema would leave it.
     server.services.db.$client.exec("alter table conversations rename to conversations_moved");
