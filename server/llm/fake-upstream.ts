@@ -24,7 +24,9 @@ export type FakeBehavior =
   /** Answers 200 with a web page instead of an event stream (a proxy's error or login page). */
   | { kind: "html"; body?: string }
   /** A stream that ends (`[DONE]`) without a word of text. */
-  | { kind: "empty" };
+  | { kind: "empty" }
+  /** Exactly these bytes, in one write, with this status and content type (a broken or hostile server). */
+  | { kind: "raw"; body: string | Buffer; status?: number; contentType?: string };
 
 export interface RecordedRequest {
   model: string;
@@ -178,6 +180,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       case "html":
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         res.end(behavior.body ?? "<!doctype html><title>Sign in</title><h1>Please sign in to the proxy</h1>");
+        return;
+      case "raw":
+        res.writeHead(behavior.status ?? 200, { "content-type": behavior.contentType ?? "text/event-stream" });
+        res.end(behavior.body);
         return;
       case "empty":
         startStream(res);

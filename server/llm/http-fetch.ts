@@ -87,8 +87,17 @@ function toResponse(response: IncomingMessage, request: ClientRequest): Response
     return new Response(null, { status, statusText: response.statusMessage, headers });
   }
   const decoded = decode(response, headers);
-  return new Response(webStream(decoded, request), { status, statusText: response.statusMessage, headers });
+  const limits = status >= 400 ? { maxBytes: MAX_ERROR_BODY_BYTES } : { maxLineBytes: MAX_LINE_BYTES };
+  return new Response(webStream(decoded, request, limits), { status, statusText: response.statusMessage, headers });
 }
+
+/**
+ * What a model server's answer may cost us, since the SDK reads it into memory: an error body
+ * is read up to 64 KiB (a 200 MB one, or a gzip bomb, took ~900 MB), and a reply's event
+ * stream may not go 1 MiB without a line break (a line without end is buffered whole).
+ */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Servers should not compress what we did not ask to be compressed; some proxies do anyway. */
 function decode(response: IncomingMessage, headers: Headers): Readable {
@@ -108,16 +117,50 @@ function decode(response: IncomingMessage, headers: Headers): Readable {
   return response.pipe(decoder);
 }
 
-/** A byte stream that reads from `source` only as fast as the SDK consumes it. */
-function webStream(source: Readable, request: ClientRequest): ReadableStream<Uint8Array> {
+/**
+ * A byte stream that reads from `source` only as fast as the SDK consumes it. Once it is
+ * finished (ended, failed, or cancelled by the SDK) nothing more reaches the controller: data
+ * or an end arriving after a cancel threw outside any handler and took the process down.
+ */
+function webStream(
+  source: Readable,
+  request: ClientRequest,
+  limits: { maxBytes?: number; maxLineBytes?: number },
+): ReadableStream<Uint8Array> {
   let finished = false;
+  let bytes = 0;
+  let sinceLineBreak = 0;
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      const stop = () => {
+        source.pause();
+        request.destroy();
+      };
       source.on("data", (chunk: Buffer) => {
+        if (finished) return;
+        if (limits.maxBytes !== undefined && bytes + chunk.length > limits.maxBytes) {
+          // Enough to say what went wrong; the rest is not read.
+          controller.enqueue(new Uint8Array(chunk.subarray(0, limits.maxBytes - bytes)));
+          finished = true;
+          controller.close();
+          stop();
+          return;
+        }
+        bytes += chunk.length;
+        if (limits.maxLineBytes !== undefined) {
+          const lastBreak = chunk.lastIndexOf(0x0a);
+          sinceLineBreak = lastBreak === -1 ? sinceLineBreak + chunk.length : chunk.length - lastBreak - 1;
+          if (sinceLineBreak > limits.maxLineBytes) {
+            fail(new Error(`the model server sent more than ${limits.maxLineBytes} bytes without a line break`));
+            stop();
+            return;
+          }
+        }
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 1) <= 0) source.pause();
       });
       source.once("end", () => {
+        if (finished) return;
         finished = true;
         controller.close();
       });

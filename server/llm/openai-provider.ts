@@ -18,6 +18,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     maxRetries: 0,
     // Generation enforces its own first-token and idle timeouts.
     timeout: 3_600_000,
+    // The SDK would print what it could not parse (the model server's words) outside the JSON
+    // logs; the failure reaches describeFailure, which logs it as one line.
+    logLevel: "off",
     fetch: createHttpFetch(),
   });
   const where = options.baseURL ?? "OpenAI";
@@ -38,11 +41,12 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
       }
       try {
         for await (const chunk of stream) {
-          const text = chunk.choices[0]?.delta?.content;
-          if (text) yield { type: "delta", text };
-          if (chunk.usage) {
-            yield { type: "usage", promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-          }
+          // Only what the protocol says may be there: a server can send anything.
+          const text: unknown = chunk.choices?.[0]?.delta?.content;
+          if (typeof text === "string" && text) yield { type: "delta", text };
+          const promptTokens = tokenCount(chunk.usage?.prompt_tokens);
+          const completionTokens = tokenCount(chunk.usage?.completion_tokens);
+          if (promptTokens !== null && completionTokens !== null) yield { type: "usage", promptTokens, completionTokens };
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -78,8 +82,17 @@ function requireEventStream(response: Response, where: string): void {
   );
 }
 
+function tokenCount(value: unknown): number | null {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
 function describeFailure(error: unknown, model: string, where: string): unknown {
   if (error instanceof OpenAI.APIUserAbortError || error instanceof ProviderError) return error;
+  if (error instanceof SyntaxError) {
+    return new ProviderError("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.", {
+      detail: `${where}: ${error.message.slice(0, 300)}`,
+    });
+  }
   if (error instanceof OpenAI.APIConnectionError) {
     return new ProviderError("Could not reach the model server. Try again in a moment; if it keeps failing, tell an admin.", {
       detail: `${where}: ${String(error.cause ?? error.message)}`,

@@ -345,6 +345,32 @@ describe("failures are visible and recoverable", () => {
     await eventually(() => upstream.requests[0]!.closedEarly);
   });
 
+  it("a malformed line from the model server fails that reply, never the server", async () => {
+    const chunk = (content: unknown) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    // A bad line and the end of the response in one packet: the SDK gave up on the body, then
+    // its end arrived, and the process died (ERR_INVALID_STATE).
+    const broken = await failingReply(() => upstream.enqueue({ kind: "raw", body: `${chunk("ok ")}data: {not json\n\ndata: [DONE]\n\n` }));
+    expect(broken.end.message).toBe("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.");
+    expect(broken.end.assistantMessage.content).toBe("ok ");
+    // Values of the wrong type are not text.
+    const odd = await failingReply(() => upstream.enqueue({ kind: "raw", body: `${chunk({ toString: 1 })}${chunk(42)}data: [DONE]\n\n` }));
+    expect(odd.end.message).toBe("The model sent an empty reply. Try again, or pick another model.");
+  });
+
+  it("what a model server sends is read only so far: an endless line, a huge error body", async () => {
+    const endless = await failingReply(() => upstream.enqueue({ kind: "raw", body: `data: ${"a".repeat(3 * 1024 * 1024)}` }));
+    expect(endless.end.message).toBe("The connection to the model server dropped in the middle of the reply. Try again.");
+    const huge = await failingReply(() =>
+      upstream.enqueue({
+        kind: "raw",
+        status: 500,
+        contentType: "application/json",
+        body: `{"error":{"message":"${"b".repeat(20 * 1024 * 1024)}"}}`,
+      }),
+    );
+    expect(huge.end.message).toBe("The model server failed (HTTP 500). Try again in a moment.");
+  });
+
   it("a web page instead of a reply (a proxy's login page), or a stream with no words, is an error, not an empty reply", async () => {
     const page = await failingReply(() => upstream.enqueue({ kind: "html" }));
     expect(page.end.message).toBe(

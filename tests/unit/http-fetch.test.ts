@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHttpFetch } from "../../server/llm/http-fetch";
+import { createOpenAIProvider } from "../../server/llm/openai-provider";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, requestOnSocket: number) => void;
 
@@ -28,6 +29,10 @@ afterEach(async () => {
     await new Promise((done) => server.close(done));
   }
 });
+
+async function drain(events: AsyncIterable<unknown>): Promise<void> {
+  for await (const event of events) void event;
+}
 
 async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(body).text();
@@ -160,5 +165,53 @@ describe("the fetch the openai SDK uses", () => {
     });
     const response = await createHttpFetch()(`${url}/stream`, {});
     await expect(readAll(response.body!)).rejects.toThrow("terminated");
+  });
+
+  it("a body the SDK gives up on ends quietly, whenever its end arrives (it threw outside any handler and killed the process)", async () => {
+    const chunk = (text: string) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+    const { url } = await serve((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(`${chunk("ok ")}data: {not json\n\n`); // the SDK gives up here...
+        res.end("data: [DONE]\n\n"); // ...and the end is already on its way
+      });
+    });
+    const stray: unknown[] = [];
+    const onStray = (error: unknown) => stray.push(error);
+    process.on("uncaughtException", onStray);
+    try {
+      const provider = createOpenAIProvider({ apiKey: "k", baseURL: `${url}/v1` });
+      for (let i = 0; i < 20; i++) {
+        const reply = provider.stream({
+          model: "m",
+          messages: [{ role: "user", content: "hi" }],
+          maxTokens: 10,
+          signal: new AbortController().signal,
+        });
+        await expect(drain(reply)).rejects.toThrow("The model server sent a malformed reply.");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off("uncaughtException", onStray);
+    }
+    expect(stray).toEqual([]);
+  });
+
+  it("reads at most 64 KiB of an error body, and refuses a line without end", async () => {
+    const { url } = await serve((req, res) => {
+      if (req.url === "/error") {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(`{"error":{"message":"${"x".repeat(5_000_000)}"}}`);
+      } else {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end(`data: ${"y".repeat(2 * 1024 * 1024)}`);
+      }
+    });
+    const error = await createHttpFetch()(`${url}/error`);
+    expect((await error.text()).length).toBe(64 * 1024);
+    const endless = await createHttpFetch()(`${url}/endless`);
+    await expect(endless.text()).rejects.toThrow("terminated");
   });
 });
