@@ -49,6 +49,10 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
     const listening = app.listen(env.PORT, env.HOST, () => resolveListening(listening));
     listening.once("error", reject);
   });
+  // A client gets a minute to send its whole request (Node allows five): a stalled body holds
+  // memory until then.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
   const { port } = server.address() as AddressInfo;
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "localhost" : env.HOST;
 

@@ -13,6 +13,7 @@ import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
+import { admitBody, BodyBudget, type BodyRefusal } from "./body-budget";
 import { readApiBody } from "./json-body";
 import { createRemixContext } from "./remix-context";
 import { trpcSubscriptions } from "./trpc-subscriptions";
@@ -25,10 +26,6 @@ export const MAX_BATCH_CALLS = 20;
  * batch of a thousand logins is one login, not a thousand.
  */
 const PASSWORD_PROCEDURES = new Set(["auth.login", "auth.register", "auth.changePassword"]);
-
-/** Large enough for a 2 MB keys file as JSON; a 10 MB body is refused with 413. */
-const MAX_API_BODY_BYTES = 4 * 1024 * 1024;
-const MAX_FORM_BODY_BYTES = 4 * 1024 * 1024;
 
 /** One Express app: static assets, the tRPC router at /api/trpc, and the Remix pages. */
 export function createHttpApp(services: AppServices, build: ServerBuild) {
@@ -43,6 +40,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use("/build", express.static(join(paths.public, "build"), { immutable: true, maxAge: "1y" }));
   const logRequest = requestLog(services.logger);
   const authenticate = authMiddleware(services);
+  const bodies = new BodyBudget();
 
   const createContext = (req: Request, res: Response) => {
     const { auth, crossSite } = requestLocals(res);
@@ -66,8 +64,9 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     "/api/trpc",
     logRequest,
     refuseCostlyBatches,
-    readApiBody(MAX_API_BODY_BYTES),
     authenticate,
+    admitBody(bodies, clientIp, refuseApiBody),
+    readApiBody,
     trpcSubscriptions({ createContext, onError: logFailure }),
     createExpressMiddleware({
       router: appRouter,
@@ -88,7 +87,8 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(logRequest);
   app.use(authenticate);
   app.use(refuseCrossSiteFormPosts);
-  app.use(limitFormBodies);
+  app.use(requireFormLength);
+  app.use(admitBody(bodies, clientIp, refuseFormBody));
   app.all(
     "*",
     createRequestHandler({
@@ -101,8 +101,27 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   return app;
 }
 
-function clientIp(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? "unknown";
+/**
+ * Who a request counts against for per-address limits: its IPv4 address, or its IPv6 /64 (one
+ * home or office gets a whole /64, so counting single IPv6 addresses would give an attacker
+ * billions of fresh ones).
+ */
+export function clientIp(req: Pick<Request, "ip" | "socket">): string {
+  return networkOf(req.ip ?? req.socket.remoteAddress ?? "unknown");
+}
+
+export function networkOf(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::") ? [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /** A batch (`/api/trpc/a,b,c?batch=1`) may hold one password check at most. */
@@ -123,19 +142,25 @@ function refuseCostlyBatches(req: Request, res: Response, next: NextFunction) {
   });
 }
 
-/** Remix reads form bodies itself, unbounded: refuse large ones before it starts. */
-function limitFormBodies(req: Request, res: Response, next: NextFunction) {
-  if (req.method === "GET" || req.method === "HEAD") return next();
-  const length = Number(req.headers["content-length"] ?? NaN);
-  if (Number.isNaN(length) && req.headers["transfer-encoding"]) {
-    res.status(411).type("text/plain").send("Send the form with a Content-Length.");
-    return;
-  }
-  if (length > MAX_FORM_BODY_BYTES) {
-    res.status(413).type("text/plain").send("That upload is too large (at most 4 MB).");
-    return;
-  }
-  next();
+/** Remix reads a form's body whole, however long: its length must be known before it starts. */
+function requireFormLength(req: Request, res: Response, next: NextFunction) {
+  if (req.method === "GET" || req.method === "HEAD" || req.headers["content-length"] !== undefined) return next();
+  if (!req.headers["transfer-encoding"]) return next();
+  res.status(411).type("text/plain").send("Send the form with a Content-Length.");
+}
+
+function refuseFormBody(res: Response, refusal: BodyRefusal) {
+  if (refusal.status === 429) res.set("Retry-After", "5");
+  res.set("Connection", "close").status(refusal.status).type("text/plain").send(refusal.message);
+}
+
+function refuseApiBody(res: Response, refusal: BodyRefusal) {
+  if (refusal.status === 429) res.set("Retry-After", "5");
+  const code = refusal.status === 413 ? "PAYLOAD_TOO_LARGE" : refusal.status === 429 ? "TOO_MANY_REQUESTS" : "BAD_REQUEST";
+  res
+    .set("Connection", "close")
+    .status(refusal.status)
+    .json({ error: { message: refusal.message, code: -32600, data: { code, httpStatus: refusal.status } } });
 }
 
 function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunction) {

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
+import { describeBytes } from "./body-budget";
 
 /**
  * No input of ours nests deeper than a handful of levels; a 4 MB `[[[…]]]` parsed into objects
@@ -31,40 +32,39 @@ export function jsonNestsDeeperThan(text: string, max: number): boolean {
 }
 
 /**
- * Reads an API request's body before tRPC does, refusing one over `maxBytes` (413) or nested
- * too deeply (400), and hands tRPC the text (its adapter takes a string `req.body` as is).
- * Errors have tRPC's shape, so clients read them like any other.
+ * Reads an API request's body before tRPC does, refusing one over the limit admitBody set for
+ * its sender (413) or nested too deeply (400), and hands tRPC the text (its adapter takes a
+ * string `req.body` as is). Errors have tRPC's shape, so clients read them like any other.
  */
-export function readApiBody(maxBytes: number) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method !== "POST") return next();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.resume(); // the rest is read and dropped; the connection closes after the answer
-      const megabytes = Math.round(maxBytes / 1024 / 1024);
-      refuse(res, 413, "PAYLOAD_TOO_LARGE", `The request is too large (at most ${megabytes} MB).`, { close: true });
-    };
-    const onEnd = () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
-        refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
-        return;
-      }
-      req.body = text;
-      next();
-    };
-    req.on("data", onData);
-    req.once("end", onEnd);
-    req.once("error", next);
+export function readApiBody(req: Request, res: Response, next: NextFunction) {
+  if (req.method !== "POST") return next();
+  const maxBytes = Number(res.locals.bodyLimit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= maxBytes) {
+      chunks.push(chunk);
+      return;
+    }
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.resume(); // the rest is read and dropped; the connection closes after the answer
+    refuse(res, 413, "PAYLOAD_TOO_LARGE", `The request is too large (at most ${describeBytes(maxBytes)}).`, { close: true });
   };
+  const onEnd = () => {
+    const text = Buffer.concat(chunks).toString("utf8");
+    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
+      return;
+    }
+    req.body = text;
+    next();
+  };
+  req.on("data", onData);
+  req.once("end", onEnd);
+  // The client went away before its body was sent: nobody is left to answer.
+  req.once("error", () => req.destroy());
 }
 
 function refuse(res: Response, status: number, code: string, message: string, options: { close?: boolean } = {}) {

@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
 import { conversations, messages } from "../../server/db/schema";
@@ -46,10 +47,11 @@ describe("bad input never crashes the server", () => {
   });
 
   it("deeply nested JSON is refused before it is parsed", async () => {
-    for (const body of ["[".repeat(2_000_000) + "]".repeat(2_000_000), '{"a":'.repeat(500_000) + "1" + "}".repeat(500_000)]) {
-      const response = await fetch(`${server.url}/api/trpc/auth.login`, {
+    const { headers } = await browserSession();
+    for (const body of ["[".repeat(900_000) + "]".repeat(900_000), '{"a":'.repeat(300_000) + "1" + "}".repeat(300_000)]) {
+      const response = await fetch(`${server.url}/api/trpc/conversations.create`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...headers, "content-type": "application/json" },
         body,
       });
       expect(response.status).toBe(400);
@@ -237,7 +239,8 @@ describe("abuse limits over HTTP", () => {
     for (let i = 0; i < 51; i++) {
       response = await fetch(`${server.url}/api/trpc/auth.login`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        // From an address of its own (told by a proxy on this machine): the other tests here log in from 127.0.0.1.
+        headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.9" },
         body: JSON.stringify({ username: `nobody${i}`, password: "whatever1" }),
       });
     }
@@ -294,5 +297,47 @@ describe("password checks cannot be multiplied or starve the server", () => {
     } finally {
       await open.stop();
     }
+  });
+});
+
+describe("request bodies cannot fill the server's memory", () => {
+  /** A request whose headers promise a body that never comes, as a slow or hostile client sends. */
+  function stalledBody(path: string, length: number, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; socket: Socket }>((resolve, reject) => {
+      const { host, port } = new URL(server.url);
+      const socket = connect(Number(port), "127.0.0.1");
+      const lines = [`POST ${path} HTTP/1.1`, `Host: ${host}`, "Content-Type: application/json", `Content-Length: ${length}`];
+      for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+      socket.write(`${lines.join("\r\n")}\r\n\r\n{"a":"`);
+      let answer = "";
+      socket.on("data", (chunk) => {
+        answer += chunk.toString();
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1];
+        if (status) resolve({ status: Number(status), socket });
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  it("a body larger than its sender may send is refused before it is read; stalled ones are held only so much", async () => {
+    const anonymous = await stalledBody("/api/trpc/auth.login", 4_000_000);
+    expect(anonymous.status).toBe(413);
+    anonymous.socket.destroy();
+    const form = await stalledBody("/login", 200_000, { origin: server.url });
+    expect(form.status).toBe(413);
+    form.socket.destroy();
+
+    // A signed-in person may send larger bodies, but only so many at once.
+    const { headers } = await browserSession();
+    const auth = { cookie: headers.cookie, origin: server.url };
+    const sockets: Socket[] = [];
+    const waiting = [1, 2, 3, 4].map(() => stalledBody("/api/trpc/conversations.create", 2_000_000, auth).then((answer) => answer.status));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const fifth = await stalledBody("/api/trpc/conversations.create", 2_000_000, auth);
+    expect(fifth.status).toBe(429);
+    sockets.push(fifth.socket);
+    // The four are still waiting for their bodies, and are answered nothing meanwhile.
+    expect(await Promise.race([Promise.any(waiting), new Promise((resolve) => setTimeout(() => resolve("waiting"), 300))])).toBe("waiting");
+    for (const socket of sockets) socket.destroy();
   });
 });
