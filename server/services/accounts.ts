@@ -156,6 +156,13 @@ export async function login(
 }
 
 /**
+ * Password checks one network may have waiting or running at once: the server checks ~100 at
+ * a time (auth/password.ts), and one network must not take all of those places.
+ */
+const CHECKS_AT_ONCE_PER_ADDRESS = 10;
+const BUSY_NETWORK = "Too many logins at once from your network. Try again in a few seconds.";
+
+/**
  * Runs one password check within the limits: wrong passwords for an account from anywhere
  * and, when an address is given, failed checks from that address. A right password clears
  * the account's failures and does not count against the address.
@@ -175,7 +182,12 @@ async function checkPassword(
   }
   let valid: boolean;
   try {
-    valid = await check();
+    const release = who.ip === undefined ? () => {} : limits.hold(`passwordChecks:${who.ip}`, CHECKS_AT_ONCE_PER_ADDRESS, BUSY_NETWORK);
+    try {
+      valid = await check();
+    } finally {
+      release();
+    }
   } catch (error) {
     // Not a wrong password (the server was too busy to check): it does not count.
     await Promise.all([fromAddress?.succeeded(), forAccount.succeeded()]);

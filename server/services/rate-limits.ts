@@ -59,6 +59,7 @@ const NOTHING_COUNTED: Attempt = { succeeded: async () => {} };
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterMemory>();
+  private readonly inFlight = new Map<string, number>();
 
   readonly enabled: boolean;
   /** Replies one person may have running at once. */
@@ -86,7 +87,14 @@ export class RateLimits {
    */
   async attempt(name: LimitName, key: string): Promise<Attempt> {
     if (!this.enabled) return NOTHING_COUNTED;
-    await this.consume(name, key);
+    try {
+      await this.limiter(name).consume(key);
+    } catch (rejection) {
+      // A refused attempt checked nothing, so it is no failure: counted, a burst of right
+      // passwords from one office locked everyone there out for 15 minutes.
+      if (rejection instanceof RateLimiterRes) await this.limiter(name).reward(key, 1);
+      throw this.tooMany(name, rejection);
+    }
     let settled = false;
     return {
       succeeded: async () => {
@@ -94,6 +102,25 @@ export class RateLimits {
         settled = true;
         await this.limiter(name).reward(key, 1);
       },
+    };
+  }
+
+  /**
+   * Holds one of `max` places for work running now for `key` (password checks from one network):
+   * one network cannot take every place in a queue everybody shares. Returns the release.
+   */
+  hold(key: string, max: number, message: string): () => void {
+    if (!this.enabled) return () => {};
+    const held = this.inFlight.get(key) ?? 0;
+    if (held >= max) throw new ServiceError("TOO_MANY_REQUESTS", message, undefined, 5);
+    this.inFlight.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(key) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(key, left);
+      else this.inFlight.delete(key);
     };
   }
 

@@ -88,6 +88,32 @@ describe("abuse limits", () => {
     expect(codes[30]).toBe("TOO_MANY_REQUESTS"); // the right password, after the budget was spent
   });
 
+  it("refused attempts are not failures: a burst of right passwords from one office does not lock it out", async () => {
+    const team = await Promise.all(Array.from({ length: 10 }, () => createUser(services)));
+    const api = await anonymous("198.51.100.60");
+    const burst = await Promise.allSettled(
+      Array.from({ length: 100 }, (_, i) => api.auth.login({ username: team[i % 10]!.username, password: TEST_PASSWORD })),
+    );
+    expect(burst.filter((result) => result.status === "rejected").every((result) => result.reason.code === "TOO_MANY_REQUESTS")).toBe(true);
+    const latecomer = await createUser(services);
+    await expect(api.auth.login({ username: latecomer.username, password: TEST_PASSWORD })).resolves.toBeTruthy();
+    // A wrong password now is the first failure, not the 51st.
+    for (let i = 0; i < 49; i++)
+      await expect(api.auth.login({ username: `nobody${i}`, password: "x" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("one network may have only so many password checks waiting at once", async () => {
+    const users = await Promise.all(Array.from({ length: 30 }, () => createUser(services)));
+    const api = await anonymous("198.51.100.61");
+    const results = await Promise.allSettled(users.map((user) => api.auth.login({ username: user.username, password: "wrong password" })));
+    const busy = results.filter((result) => result.status === "rejected" && result.reason.message.startsWith("Too many logins at once"));
+    expect(busy.length).toBe(20);
+    expect(results.filter((result) => result.status === "rejected" && result.reason.code === "UNAUTHORIZED").length).toBe(10);
+    // The twenty were never checked: they are not failures either.
+    for (let i = 0; i < 40; i++)
+      await expect(api.auth.login({ username: `nobody${i}`, password: "x" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
   it("parallel registrations with guessed keys get only as many tries as the budget", async () => {
     const api = await anonymous("198.51.100.41");
     const results = await Promise.allSettled(
