@@ -325,12 +325,24 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
   return toMessage(fresh);
 }
 
-/** The whole exchange at once, for clients that do not stream (`chat.send`). */
-export async function sendAndWait(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>) {
+/**
+ * The whole exchange at once, for clients that do not stream (`chat.send`). Waiting ends early
+ * when `until` aborts (the client left, or its access ended); the reply goes on regardless.
+ */
+export async function sendAndWait(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>, until: AbortSignal) {
   const pair = await startReply(deps, userId, input);
   const generation = deps.generations.get(pair.assistantMessage.id);
-  const assistantMessage = generation ? await generation.done : pair.assistantMessage;
+  const assistantMessage = generation ? ((await doneOrAborted(generation.done, until)) ?? pair.assistantMessage) : pair.assistantMessage;
   return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(assistantMessage) };
+}
+
+function doneOrAborted<T>(done: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener("abort", onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** At start-up: replies left `streaming` by a crash can never finish; say so. */

@@ -134,6 +134,22 @@ export const protectedProcedure = signedIn.use(async ({ ctx, type, signal, next 
   return { ...result, data: endedWith(stream, result.data) };
 });
 
+/**
+ * A call that holds its connection until a reply is written (chat.send) costs what a stream
+ * does: it counts against the same caps (12,000 waiting chat.send calls on one reply took the
+ * server to 750 MB), and ends with UNAUTHORIZED when access ends.
+ */
+export const waitingProcedure = signedIn.use(async ({ ctx, signal, next }) => {
+  const stream = ctx.streams.openFor({ userId: ctx.user.id, sessionId: ctx.session.id }, signal);
+  try {
+    const result = await next({ ctx: { streamSignal: stream.signal } });
+    if (stream.endedBecause) throw toTRPCError(stream.endedBecause);
+    return result;
+  } finally {
+    stream.close();
+  }
+});
+
 /** The events, then the reason the server ended the stream, if it did; the stream is closed however it ends. */
 async function* endedWith<T>(stream: OpenStream, events: AsyncIterable<T>): AsyncGenerator<T> {
   try {

@@ -102,6 +102,42 @@ describe("open streams", () => {
   });
 });
 
+describe("a chat.send waiting for its reply", () => {
+  it("holds a place like a stream does: resending to wait on a running reply cannot get around the cap", async () => {
+    const user = await createUser(server.services);
+    const token = await signIn(user.username);
+    const conversation = await call("conversations.create", token, {});
+    upstream.enqueue({ kind: "reply", text: "slowly ".repeat(60), tokenDelayMs: 50 });
+    const input = { conversationId: conversation.id, content: "take your time", clientMessageId: "the-same-message" };
+    const waiting = [call("chat.send", token, input), call("chat.send", token, input), call("chat.send", token, input)];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(call("chat.send", token, input)).rejects.toThrow(
+      "You have 3 replies open in other tabs or windows. Close some of them and try again.",
+    );
+    const answers = await Promise.all(waiting);
+    expect(answers.map((answer) => (answer.assistantMessage as { status: string }).status)).toEqual(["complete", "complete", "complete"]);
+  });
+
+  it("ends when access ends", async () => {
+    const user = await createUser(server.services);
+    const here = await signIn(user.username);
+    const elsewhere = await signIn(user.username);
+    const conversation = await call("conversations.create", elsewhere, {});
+    upstream.enqueue({ kind: "reply", text: "slowly ".repeat(60), tokenDelayMs: 50 });
+    const waiting = call("chat.send", elsewhere, { conversationId: conversation.id, content: "a long answer, please" }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await call("auth.changePassword", here, {
+      currentPassword: TEST_PASSWORD,
+      newPassword: "another secret",
+      confirmPassword: "another secret",
+    });
+    expect(await waiting).toBe("Your password was changed, so this session ended. Log in again with the new password.");
+  });
+});
+
 describe("ending access ends streams at once", () => {
   it("disabling an account closes its streams and stops its replies", async () => {
     const admin = await createUser(server.services, { role: "admin" });

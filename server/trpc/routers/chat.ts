@@ -13,10 +13,10 @@ import {
   stopReply,
   streamInput,
 } from "../../services/chat";
-import { createTRPCRouter, protectedProcedure } from "../init";
+import { createTRPCRouter, protectedProcedure, waitingProcedure } from "../init";
 
 export const chatRouter = createTRPCRouter({
-  send: protectedProcedure.input(sendMessageInput).mutation(({ ctx, input }) => sendAndWait(ctx, ctx.user.id, input)),
+  send: waitingProcedure.input(sendMessageInput).mutation(({ ctx, input }) => sendAndWait(ctx, ctx.user.id, input, ctx.streamSignal)),
 
   /**
    * Starts a reply and streams it. A reconnect (tRPC sends the last event id) follows the
