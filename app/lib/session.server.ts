@@ -38,7 +38,8 @@ export function safeRedirectPath(value: FormDataEntryValue | string | null | und
   } catch {
     return fallback;
   }
-  if (url.origin !== OWN_ORIGIN) return fallback;
+  // Dot segments removed, `/.//evil.example` is `//evil.example`: a path a browser reads as a host.
+  if (url.origin !== OWN_ORIGIN || url.pathname.startsWith("//")) return fallback;
   return `${url.pathname}${url.search}${url.hash}`;
 }
 

@@ -21,6 +21,11 @@ describe("the page to go to after login", () => {
       "https://evil.example",
       "javascript:alert(1)",
       "http:/evil.example",
+      "/.//evil.example/x",
+      "/a/..//evil.example",
+      "/%2e//evil.example",
+      "/./\\evil.example",
+      "/..//evil.example",
       "",
     ];
     for (const value of offSite) expect(safeRedirectPath(value), JSON.stringify(value)).toBe("/");
