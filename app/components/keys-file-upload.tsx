@@ -5,6 +5,7 @@ export interface LoadResult {
   added: number;
   duplicates: number;
   invalid: { line: number; reason: string }[];
+  invalidCount: number;
 }
 
 type Phase = { kind: "idle" } | { kind: "uploading"; fraction: number } | { kind: "loading" } | { kind: "failed"; message: string };
@@ -81,14 +82,14 @@ export function KeysFileUpload({ serverResult }: { serverResult: LoadResult | nu
   );
 }
 
-export function LoadSummary({ added, duplicates, invalid }: LoadResult) {
+export function LoadSummary({ added, duplicates, invalid, invalidCount }: LoadResult) {
   return (
-    <div className={invalid.length ? "load-summary has-errors" : "load-summary"} role="status">
-      {invalid.length ? (
+    <div className={invalidCount ? "load-summary has-errors" : "load-summary"} role="status">
+      {invalidCount ? (
         <>
           <p>
-            <strong>Nothing was added:</strong> {invalid.length} {invalid.length === 1 ? "line is" : "lines are"} malformed. Fix{" "}
-            {invalid.length === 1 ? "it" : "them"} and upload the file again.
+            <strong>Nothing was added:</strong> {invalidCount} {invalidCount === 1 ? "line is" : "lines are"} malformed. Fix{" "}
+            {invalidCount === 1 ? "it" : "them"} and upload the file again.
           </p>
           <ul>
             {invalid.slice(0, 50).map((problem) => (
@@ -97,7 +98,7 @@ export function LoadSummary({ added, duplicates, invalid }: LoadResult) {
               </li>
             ))}
           </ul>
-          {invalid.length > 50 ? <p>…and {invalid.length - 50} more.</p> : null}
+          {invalidCount > 50 ? <p>…and {invalidCount - 50} more.</p> : null}
         </>
       ) : (
         <p>

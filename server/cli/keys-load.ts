@@ -11,9 +11,10 @@ await runCommand("keys:load", () => {
   const { database } = openMigratedDatabase();
   try {
     const result = loadKeys(database.db, { text });
-    if (result.invalid.length > 0) {
-      console.error(`${file}: ${result.invalid.length} malformed ${result.invalid.length === 1 ? "line" : "lines"}; nothing was added.`);
+    if (result.invalidCount > 0) {
+      console.error(`${file}: ${result.invalidCount} malformed ${result.invalidCount === 1 ? "line" : "lines"}; nothing was added.`);
       for (const problem of result.invalid) console.error(`  line ${problem.line}: ${problem.reason}`);
+      if (result.invalidCount > result.invalid.length) console.error(`  …and ${result.invalidCount - result.invalid.length} more.`);
       return 1;
     }
     console.log(`${result.added} added, ${result.duplicates} duplicate${result.duplicates === 1 ? "" : "s"} skipped, 0 invalid.`);

@@ -226,8 +226,16 @@ export interface ParsedKeysFile {
   keys: string[];
   /** Keys that appear again later in the same file. */
   repeated: number;
+  /** The first MAX_INVALID_LINES malformed lines. */
   invalid: InvalidKeyLine[];
+  invalidCount: number;
 }
+
+/**
+ * Malformed lines listed, at most: a 2 MB file of one-character lines listed every one of its
+ * million lines, a 72 MB answer that took the server to 680 MB.
+ */
+export const MAX_INVALID_LINES = 1_000;
 
 /**
  * One key a line; spaces trimmed; blank lines and `#` comments skipped. Lines starting with
@@ -237,16 +245,18 @@ export interface ParsedKeysFile {
 export function parseKeysFile(text: string): ParsedKeysFile {
   const seen = new Set<string>();
   const invalid: InvalidKeyLine[] = [];
+  let invalidCount = 0;
   let repeated = 0;
   text.split(/\r\n|\n|\r/).forEach((raw, index) => {
     const value = raw.replace(/^\uFEFF/, "").trim();
     if (value === "" || value.startsWith("#") || value.startsWith(">")) return;
     const reason = invalidKeyReason(value);
-    if (reason) invalid.push({ line: index + 1, reason });
-    else if (seen.has(value)) repeated++;
+    if (reason) {
+      if (++invalidCount <= MAX_INVALID_LINES) invalid.push({ line: index + 1, reason });
+    } else if (seen.has(value)) repeated++;
     else seen.add(value);
   });
-  return { keys: [...seen], repeated, invalid };
+  return { keys: [...seen], repeated, invalid, invalidCount };
 }
 
 function invalidKeyReason(value: string): string | null {
@@ -260,7 +270,9 @@ function invalidKeyReason(value: string): string | null {
 export interface LoadKeysResult {
   added: number;
   duplicates: number;
+  /** The first MAX_INVALID_LINES malformed lines; `invalidCount` says how many there are. */
   invalid: InvalidKeyLine[];
+  invalidCount: number;
 }
 
 /**
@@ -269,7 +281,7 @@ export interface LoadKeysResult {
  */
 export function loadKeys(db: Db, input: { text: string; note?: string | null; createdBy?: string | null }): LoadKeysResult {
   const parsed = parseKeysFile(input.text);
-  if (parsed.invalid.length > 0) return { added: 0, duplicates: parsed.repeated, invalid: parsed.invalid };
+  if (parsed.invalidCount > 0) return { added: 0, duplicates: parsed.repeated, invalid: parsed.invalid, invalidCount: parsed.invalidCount };
   // Built once for the whole file: building the insert anew for each key took ~30 µs a key,
   // two seconds for a 2 MB file, during which no other request or reply moved.
   const insert = db
@@ -282,5 +294,5 @@ export function loadKeys(db: Db, input: { text: string; note?: string | null; cr
     for (const key of parsed.keys) inserted += insert.run({ id: newId(), key }).changes;
     return inserted;
   });
-  return { added, duplicates: parsed.repeated + (parsed.keys.length - added), invalid: [] };
+  return { added, duplicates: parsed.repeated + (parsed.keys.length - added), invalid: [], invalidCount: 0 };
 }

@@ -141,7 +141,7 @@ describe("loading a keys file", () => {
     const { api } = await adminApi();
     const known = createKey(services);
     const result = await api.admin.keys.load({ text: `# batch 1\nnew-key-0001\n\n  new-key-0002 \nnew-key-0001\n${known}\n` });
-    expect(result).toEqual({ added: 2, duplicates: 2, invalid: [] });
+    expect(result).toEqual({ added: 2, duplicates: 2, invalid: [], invalidCount: 0 });
     const keys = (await api.admin.keys.list({ status: "unused" })).items.map((item) => item.key);
     expect(keys).toEqual(expect.arrayContaining(["new-key-0001", "new-key-0002", known]));
 

@@ -4,7 +4,7 @@ import { newRegistrationKey, parseKeysFile } from "../../server/services/registr
 describe("reading a keys file", () => {
   it("takes one key a line, trimmed, skipping blanks and comments", () => {
     const parsed = parseKeysFile("# team keys\n\n  alpha-key-01  \r\nbeta_key_02\n   # indented comment\n");
-    expect(parsed).toEqual({ keys: ["alpha-key-01", "beta_key_02"], repeated: 0, invalid: [] });
+    expect(parsed).toEqual({ keys: ["alpha-key-01", "beta_key_02"], repeated: 0, invalid: [], invalidCount: 0 });
   });
 
   it("counts a key repeated in the file once as a duplicate", () => {
@@ -23,7 +23,7 @@ describe("reading a keys file", () => {
 
   it("ignores the banner npm run prints, so generated files load as they are", () => {
     const output = "\n> teamgpt@0.1.0 keys:generate\n> tsx server/cli/keys-generate.ts --count 1\n\n# 1 key\nabcdefgh123\n";
-    expect(parseKeysFile(output)).toEqual({ keys: ["abcdefgh123"], repeated: 0, invalid: [] });
+    expect(parseKeysFile(output)).toEqual({ keys: ["abcdefgh123"], repeated: 0, invalid: [], invalidCount: 0 });
   });
 
   it("skips a byte-order mark", () => {
@@ -39,5 +39,14 @@ describe("generated keys", () => {
       expect(key).toMatch(/^tgk_[0-9a-z]{26}$/); // 26 base32 characters = 130 bits
       expect(parseKeysFile(key).invalid).toEqual([]);
     }
+  });
+});
+
+describe("a keys file with very many bad lines", () => {
+  it("lists the first thousand and counts them all", () => {
+    const parsed = parseKeysFile("!\n".repeat(1_000_000));
+    expect(parsed.invalidCount).toBe(1_000_000);
+    expect(parsed.invalid).toHaveLength(1_000);
+    expect(parsed.invalid.at(-1)).toEqual({ line: 1_000, reason: "too short (1 characters; keys have 8 to 128)" });
   });
 });
