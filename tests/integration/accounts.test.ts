@@ -176,6 +176,15 @@ describe("logging in", () => {
 });
 
 describe("sessions", () => {
+  it("one person holds at most 50: logging in once more ends the one used least lately", async () => {
+    const user = await createUser(services);
+    const { api } = await callerFor(services);
+    const tokens: string[] = [];
+    for (let i = 0; i < 52; i++) tokens.push((await api.auth.login({ username: user.username, password: TEST_PASSWORD })).token);
+    expect(services.db.select().from(sessions).where(eq(sessions.userId, user.id)).all()).toHaveLength(50);
+    expect((await authenticateRequest(services.auth, { authorization: `Bearer ${tokens.at(-1)}` })).user?.id).toBe(user.id);
+  });
+
   it("are stored under a hash of their token: a copy of the database lets nobody in", async () => {
     const user = await createUser(services);
     const { token } = await (await callerFor(services)).api.auth.login({ username: user.username, password: TEST_PASSWORD });
