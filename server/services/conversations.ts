@@ -38,11 +38,17 @@ export const listConversationsInput = z
   })
   .default({ limit: 50 });
 
+/**
+ * Invisible characters that change how the text around them shows: right-to-left overrides and
+ * isolates, zero-width spaces and joiners. In a title they can make one conversation look like
+ * another in the sidebar.
+ */
+const INVISIBLE_FORMATTING = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+
 const titleText = z
   .string()
-  .trim()
-  .min(1, "Give the conversation a title.")
-  .max(MAX_TITLE_CHARS, `Keep the title under ${MAX_TITLE_CHARS} characters.`);
+  .transform((title) => title.replace(INVISIBLE_FORMATTING, "").trim())
+  .pipe(z.string().min(1, "Give the conversation a title.").max(MAX_TITLE_CHARS, `Keep the title under ${MAX_TITLE_CHARS} characters.`));
 
 export const createConversationInput = z
   .object({
@@ -327,7 +333,7 @@ function escapeLike(text: string): string {
 
 /** The first line of the first message, shortened: what the peers show in their sidebars. */
 export function titleFromMessage(content: string): string {
-  const line = content.trim().split("\n")[0]!.replace(/\s+/g, " ").trim();
+  const line = content.replace(INVISIBLE_FORMATTING, "").trim().split("\n")[0]!.replace(/\s+/g, " ").trim();
   if (!line) return DEFAULT_TITLE;
   return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
 }

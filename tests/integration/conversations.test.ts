@@ -173,6 +173,10 @@ describe("conversations", () => {
     const renamed = await api.conversations.rename({ id: conversation.id, title: "Renamed" });
     expect(renamed.title).toBe("Renamed");
     await expect(api.conversations.rename({ id: conversation.id, title: "   " })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    // Invisible characters that turn text around or hide it cannot disguise one title as another.
+    expect((await api.conversations.rename({ id: conversation.id, title: "Pay\u202Eroll\u200B plan" })).title).toBe("Payroll plan");
+    await expect(api.conversations.rename({ id: conversation.id, title: "\u200B\u2066" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await api.conversations.rename({ id: conversation.id, title: "Renamed" });
 
     const updated = await api.conversations.update({ id: conversation.id, systemPrompt: "Be brief.", model: "fake-large" });
     expect(updated).toMatchObject({ title: "Renamed", systemPrompt: "Be brief.", model: "fake-large" });
