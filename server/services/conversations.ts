@@ -21,7 +21,7 @@ export const getConversationInput = z.object({
   /** Only the latest `limit` messages (before `before`, if given): long conversations open fast. */
   limit: z.number().int().min(1).max(10_000).optional(),
   before: z.string().min(1).max(64).optional(),
-  /** Fewer messages when the latest are long: at most this many characters of text (but never none). */
+  /** Fewer messages when the latest are long: at most this many characters of text (never more than MAX_PAGE_CHARS, never none). */
   maxChars: z.number().int().min(1).optional(),
 });
 
@@ -171,36 +171,49 @@ export async function createConversation(
   return toConversation(row!);
 }
 
+/**
+ * The most text one answer of `conversations.get` carries. Without a bound one answer was
+ * every message of a conversation: 135 MB for 150 long messages (JSON escapes some characters
+ * to 6 bytes), and a few sockets that never read them took the server to 1.4 GB.
+ */
+export const MAX_PAGE_CHARS = 500_000;
+const MAX_PAGE_MESSAGES = 10_000;
+const READ_BATCH = 50;
+
 export function getConversation(
   db: Db,
   userId: string,
   input: z.infer<typeof getConversationInput>,
 ): { conversation: Conversation; messages: Message[]; hasEarlier: boolean } {
   const conversation = requireConversation(db, userId, input.id);
-  const windowed = input.limit !== undefined || input.before !== undefined || input.maxChars !== undefined;
-  const limit = input.limit ?? 100;
-  const rows = db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.conversationId, input.id), input.before ? olderThan(db, input.id, input.before) : undefined))
-    .orderBy(desc(messages.createdAt), desc(sql`rowid`))
-    .limit(windowed ? limit + 1 : -1)
-    .all();
-  const latest = windowed ? withinChars(rows.slice(0, limit), input.maxChars) : rows;
-  const hasEarlier = latest.length < rows.length;
-  return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
-}
-
-/** The newest messages whose text adds up to at most `maxChars`, and never none. */
-function withinChars(newestFirst: MessageRow[], maxChars: number | undefined): MessageRow[] {
-  if (maxChars === undefined) return newestFirst;
-  let chars = newestFirst[0]?.content.length ?? 0;
-  let fit = 1;
-  for (; fit < newestFirst.length; fit++) {
-    chars += newestFirst[fit]!.content.length;
-    if (chars > maxChars) break;
+  const limit = input.limit ?? MAX_PAGE_MESSAGES;
+  const maxChars = Math.min(input.maxChars ?? MAX_PAGE_CHARS, MAX_PAGE_CHARS);
+  const before = input.before ? olderThan(db, input.id, input.before) : undefined;
+  // Read newest first, a batch at a time, and stop at the limits: never more than one batch past them.
+  const latest: MessageRow[] = [];
+  let chars = 0;
+  let hasEarlier = false;
+  for (let offset = 0; !hasEarlier; offset += READ_BATCH) {
+    const batch = db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.conversationId, input.id), before))
+      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+      .limit(READ_BATCH)
+      .offset(offset)
+      .all();
+    for (const row of batch) {
+      // The newest message always comes, however long: a page is never empty.
+      if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
+        hasEarlier = true;
+        break;
+      }
+      latest.push(row);
+      chars += row.content.length;
+    }
+    if (batch.length < READ_BATCH) break;
   }
-  return newestFirst.slice(0, fit);
+  return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
 }
 
 /** Messages before the one given, in the same (created_at, rowid) order pages use. */

@@ -228,6 +228,30 @@ describe("conversations", () => {
     expect(await lengths(10)).toEqual([[500], true]);
   });
 
+  it("one answer carries at most 500,000 characters of text, whatever it asks for", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({});
+    // Stored straight away: sending 12 messages of 100,000 characters would take a minute of limits.
+    const now = Date.now();
+    for (let i = 0; i < 12; i++) {
+      services.db
+        .insert(messages)
+        .values({
+          id: `long${String(i).padStart(12, "0")}`,
+          conversationId: conversation.id,
+          role: "user",
+          content: String(i % 10).repeat(100_000),
+          createdAt: new Date(now + i),
+        })
+        .run();
+    }
+    for (const input of [{}, { limit: 10_000 }, { maxChars: 50_000_000 }]) {
+      const page = await api.conversations.get({ id: conversation.id, ...input });
+      expect(page.messages.map((message) => message.content[0])).toEqual(["7", "8", "9", "0", "1"]);
+      expect(page.hasEarlier).toBe(true);
+    }
+  });
+
   it("belong to their owner: another user's id answers NOT_FOUND, exactly like a missing one", async () => {
     const owner = await signedIn();
     const conversation = await owner.api.conversations.create({ title: "Private" });
