@@ -13,7 +13,7 @@ import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
-import { admitBody, BodyBudget, type BodyRefusal } from "./body-budget";
+import { BodyBudget, limitBodies, type BodyRefusal } from "./body-budget";
 import { readApiBody } from "./json-body";
 import { createRemixContext } from "./remix-context";
 import { trpcSubscriptions } from "./trpc-subscriptions";
@@ -65,8 +65,8 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
     logRequest,
     refuseCostlyBatches,
     authenticate,
-    admitBody(bodies, clientIp, refuseApiBody),
-    readApiBody,
+    limitBodies({ requireLength: false }, refuseApiBody),
+    readApiBody(bodies, clientIp, refuseApiBody),
     trpcSubscriptions({ createContext, onError: logFailure }),
     createExpressMiddleware({
       router: appRouter,
@@ -87,8 +87,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(logRequest);
   app.use(authenticate);
   app.use(refuseCrossSiteFormPosts);
-  app.use(requireFormLength);
-  app.use(admitBody(bodies, clientIp, refuseFormBody));
+  app.use(limitBodies({ requireLength: true }, refuseFormBody));
   app.all(
     "*",
     createRequestHandler({
@@ -142,21 +141,14 @@ function refuseCostlyBatches(req: Request, res: Response, next: NextFunction) {
   });
 }
 
-/** Remix reads a form's body whole, however long: its length must be known before it starts. */
-function requireFormLength(req: Request, res: Response, next: NextFunction) {
-  if (req.method === "GET" || req.method === "HEAD" || req.headers["content-length"] !== undefined) return next();
-  if (!req.headers["transfer-encoding"]) return next();
-  res.status(411).type("text/plain").send("Send the form with a Content-Length.");
-}
-
 function refuseFormBody(res: Response, refusal: BodyRefusal) {
-  if (refusal.status === 429) res.set("Retry-After", "5");
+  if (refusal.status === 429 || refusal.status === 503) res.set("Retry-After", "5");
   res.set("Connection", "close").status(refusal.status).type("text/plain").send(refusal.message);
 }
 
 function refuseApiBody(res: Response, refusal: BodyRefusal) {
-  if (refusal.status === 429) res.set("Retry-After", "5");
-  const code = refusal.status === 413 ? "PAYLOAD_TOO_LARGE" : refusal.status === 429 ? "TOO_MANY_REQUESTS" : "BAD_REQUEST";
+  if (refusal.status === 429 || refusal.status === 503) res.set("Retry-After", "5");
+  const code = { 411: "BAD_REQUEST", 413: "PAYLOAD_TOO_LARGE", 429: "TOO_MANY_REQUESTS", 503: "SERVICE_UNAVAILABLE" }[refusal.status];
   res
     .set("Connection", "close")
     .status(refusal.status)

@@ -6,8 +6,9 @@ import { requestLocals } from "./auth-middleware";
  * Request bodies are read into memory (tRPC's JSON, Remix's forms) before anything looks at
  * them. 250 sockets that each sent 4 MB of a body and then stalled, with no login, took the
  * server from 121 MB to 1.1 GB. So a body may be only as large as its sender needs (a login is
- * tiny), and the bodies being received at once may take only so much memory, per client and
- * in all; the rest are refused before they are read.
+ * tiny; refused from its headers), and the API bodies being received at once may hold only so
+ * much memory, per network and in all. The budget counts bytes as they arrive, not what the
+ * headers promise: reserving the promise let 1,024 idle connections block every POST.
  */
 export const BODY_LIMITS = {
   /** Logins and registrations. */
@@ -26,56 +27,54 @@ export function bodyLimitFor(auth: RequestAuth): number {
   return auth.user.role === "admin" ? BODY_LIMITS.admin : BODY_LIMITS.user;
 }
 
+export type BodyRefusal = { status: 411 | 413; message: string } | { status: 429 | 503; message: string };
+
+/** Bytes of request bodies held in memory right now, per network and in all. */
 export class BodyBudget {
   private inFlight = 0;
   private readonly perClient = new Map<string, number>();
 
-  /** Holds `bytes` for a body being received; null when that would pass a limit. */
-  reserve(client: string, bytes: number): (() => void) | null {
+  /** Takes `bytes` more for `client`; a refusal when that would pass a limit. */
+  take(client: string, bytes: number): BodyRefusal | null {
     const mine = this.perClient.get(client) ?? 0;
-    if (this.inFlight + bytes > TOTAL_BYTES || mine + bytes > PER_CLIENT_BYTES) return null;
+    if (mine + bytes > PER_CLIENT_BYTES) {
+      return { status: 429, message: "The server is receiving too much from your network at once. Try again in a moment." };
+    }
+    if (this.inFlight + bytes > TOTAL_BYTES) {
+      return { status: 503, message: "The server is receiving too much at once. Try again in a moment." };
+    }
     this.inFlight += bytes;
     this.perClient.set(client, mine + bytes);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.inFlight -= bytes;
-      const left = (this.perClient.get(client) ?? bytes) - bytes;
-      if (left > 0) this.perClient.set(client, left);
-      else this.perClient.delete(client);
-    };
+    return null;
+  }
+
+  give(client: string, bytes: number): void {
+    this.inFlight -= bytes;
+    const left = (this.perClient.get(client) ?? bytes) - bytes;
+    if (left > 0) this.perClient.set(client, left);
+    else this.perClient.delete(client);
   }
 }
 
-export interface BodyRefusal {
-  status: 411 | 413 | 429;
-  message: string;
-}
-
 /**
- * Decides whether a request's body may be received, and holds its share of the budget until the
- * response is done. Calls `refuse` (and not `next`) when it may not.
+ * Refuses a body larger than its sender may send, from its headers (413), and a form without
+ * a length (411: Remix reads a form whole, however long). Sets `res.locals.bodyLimit` for the
+ * API's reader, which enforces it on bodies sent without a length.
  */
-export function admitBody(budget: BodyBudget, client: (req: Request) => string, refuse: (res: Response, refusal: BodyRefusal) => void) {
+export function limitBodies(options: { requireLength: boolean }, refuse: (res: Response, refusal: BodyRefusal) => void) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return next();
     const limit = bodyLimitFor(requestLocals(res).auth);
-    const declared = req.headers["content-length"] === undefined ? null : Number(req.headers["content-length"]);
-    if (declared === null && req.headers["transfer-encoding"]) {
-      // Without a length, room for the largest body this sender may send is held.
-    } else if (declared !== null && !(declared >= 0)) {
-      return refuse(res, { status: 411, message: "Send the request with a valid Content-Length." });
-    }
-    if (declared !== null && declared > limit) {
-      return refuse(res, { status: 413, message: `The request is too large (at most ${describeBytes(limit)}).` });
-    }
-    const release = budget.reserve(client(req), declared ?? limit);
-    if (!release) {
-      return refuse(res, { status: 429, message: "The server is receiving too much from you at once. Try again in a moment." });
-    }
-    res.once("close", release);
     res.locals.bodyLimit = limit;
+    const header = req.headers["content-length"];
+    if (header === undefined) {
+      if (options.requireLength && req.headers["transfer-encoding"])
+        return refuse(res, { status: 411, message: "Send the form with a Content-Length." });
+      return next();
+    }
+    const declared = Number(header);
+    if (!(declared >= 0)) return refuse(res, { status: 411, message: "Send the request with a valid Content-Length." });
+    if (declared > limit) return refuse(res, { status: 413, message: `The request is too large (at most ${describeBytes(limit)}).` });
     next();
   };
 }

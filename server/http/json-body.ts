@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
-import { describeBytes } from "./body-budget";
+import { describeBytes, type BodyBudget, type BodyRefusal } from "./body-budget";
 
 /**
  * No input of ours nests deeper than a handful of levels; a 4 MB `[[[…]]]` parsed into objects
@@ -32,42 +32,54 @@ export function jsonNestsDeeperThan(text: string, max: number): boolean {
 }
 
 /**
- * Reads an API request's body before tRPC does, refusing one over the limit admitBody set for
- * its sender (413) or nested too deeply (400), and hands tRPC the text (its adapter takes a
- * string `req.body` as is). Errors have tRPC's shape, so clients read them like any other.
+ * Reads an API request's body before tRPC does, refusing one over the limit limitBodies set for
+ * its sender (413), one that would take more memory than the budget has left (429/503), or one
+ * nested too deeply (400); then hands tRPC the text (its adapter takes a string `req.body` as
+ * is). Errors have tRPC's shape, so clients read them like any other.
  */
-export function readApiBody(req: Request, res: Response, next: NextFunction) {
-  if (req.method !== "POST") return next();
-  const maxBytes = Number(res.locals.bodyLimit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const onData = (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= maxBytes) {
+export function readApiBody(
+  budget: BodyBudget,
+  client: (req: Request) => string,
+  refuseBody: (res: Response, refusal: BodyRefusal) => void,
+) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== "POST") return next();
+    const maxBytes = Number(res.locals.bodyLimit);
+    const sender = client(req);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // What this body holds of the budget goes back when the exchange ends, however it ends.
+    res.once("close", () => budget.give(sender, size));
+    const stop = (refusal: BodyRefusal) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.resume(); // the rest is read and dropped; the connection closes after the answer
+      refuseBody(res, refusal);
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > maxBytes)
+        return stop({ status: 413, message: `The request is too large (at most ${describeBytes(maxBytes)}).` });
+      const refusal = budget.take(sender, chunk.length);
+      if (refusal) return stop(refusal);
+      size += chunk.length;
       chunks.push(chunk);
-      return;
-    }
-    req.off("data", onData);
-    req.off("end", onEnd);
-    req.resume(); // the rest is read and dropped; the connection closes after the answer
-    refuse(res, 413, "PAYLOAD_TOO_LARGE", `The request is too large (at most ${describeBytes(maxBytes)}).`, { close: true });
+    };
+    const onEnd = () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+        refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
+        return;
+      }
+      req.body = text;
+      next();
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    // The client went away before its body was sent: nobody is left to answer.
+    req.once("error", () => req.destroy());
   };
-  const onEnd = () => {
-    const text = Buffer.concat(chunks).toString("utf8");
-    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
-      return;
-    }
-    req.body = text;
-    next();
-  };
-  req.on("data", onData);
-  req.once("end", onEnd);
-  // The client went away before its body was sent: nobody is left to answer.
-  req.once("error", () => req.destroy());
 }
 
-function refuse(res: Response, status: number, code: string, message: string, options: { close?: boolean } = {}) {
-  if (options.close) res.set("Connection", "close");
+function refuse(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { message, code: -32600, data: { code, httpStatus: status } } });
 }
