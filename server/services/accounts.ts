@@ -161,6 +161,13 @@ export async function login(
  */
 const CHECKS_AT_ONCE_PER_ADDRESS = 10;
 const BUSY_NETWORK = "Too many logins at once from your network. Try again in a few seconds.";
+/**
+ * Password checks for one account at once, from anywhere: right passwords never count as
+ * failures, so without this one member of a team could keep every place in the queue busy
+ * with their own logins (or password changes) from a dozen networks.
+ */
+const CHECKS_AT_ONCE_PER_ACCOUNT = 2;
+const BUSY_ACCOUNT = "This account is already being logged in to. Try again in a few seconds.";
 
 /**
  * Runs one password check within the limits: wrong passwords for an account from anywhere
@@ -182,11 +189,17 @@ async function checkPassword(
   }
   let valid: boolean;
   try {
-    const release = who.ip === undefined ? () => {} : limits.hold(`passwordChecks:${who.ip}`, CHECKS_AT_ONCE_PER_ADDRESS, BUSY_NETWORK);
+    const releaseAccount = limits.hold(`passwordChecks:account:${who.accountKey}`, CHECKS_AT_ONCE_PER_ACCOUNT, BUSY_ACCOUNT);
     try {
-      valid = await check();
+      const releaseNetwork =
+        who.ip === undefined ? () => {} : limits.hold(`passwordChecks:network:${who.ip}`, CHECKS_AT_ONCE_PER_ADDRESS, BUSY_NETWORK);
+      try {
+        valid = await check();
+      } finally {
+        releaseNetwork();
+      }
     } finally {
-      release();
+      releaseAccount();
     }
   } catch (error) {
     // Not a wrong password (the server was too busy to check): it does not count.

@@ -76,15 +76,16 @@ describe("abuse limits", () => {
     ).resolves.toBeTruthy();
   });
 
-  it("attempts racing each other cannot outrun the limits: forty parallel logins get ten password checks", async () => {
+  it("attempts racing each other cannot outrun the limits: forty parallel logins get at most ten password checks", async () => {
     const user = await createUser(services);
     const api = await anonymous("198.51.100.40");
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => api.auth.login({ username: user.username, password: i === 30 ? TEST_PASSWORD : `guess ${i}` })),
     );
     const codes = results.map((result) => (result.status === "rejected" ? (result.reason as { code: string }).code : "OK"));
-    expect(codes.filter((code) => code === "UNAUTHORIZED" || code === "OK").length).toBe(10);
-    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(30);
+    // Ten may be counted; no more than two run at once for one account (the rest are told to come back).
+    expect(codes.filter((code) => code === "UNAUTHORIZED" || code === "OK").length).toBeLessThanOrEqual(10);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBeGreaterThanOrEqual(30);
     expect(codes[30]).toBe("TOO_MANY_REQUESTS"); // the right password, after the budget was spent
   });
 
@@ -114,6 +115,29 @@ describe("abuse limits", () => {
       await expect(api.auth.login({ username: `nobody${i}`, password: "x" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 
+  it("one account may have only two password checks at once, however many networks they come from", async () => {
+    const user = await createUser(services);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, async (_, i) =>
+        (await anonymous(`198.51.${100 + (i % 12)}.9`)).auth.login({ username: user.username, password: TEST_PASSWORD }),
+      ),
+    );
+    const busy = results.filter(
+      (result) => result.status === "rejected" && result.reason.message.startsWith("This account is already being logged in to"),
+    );
+    expect(results.filter((result) => result.status === "fulfilled").length).toBeLessThanOrEqual(4);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(results.every((result) => result.status === "fulfilled" || result.reason.code === "TOO_MANY_REQUESTS")).toBe(true);
+
+    const { api } = await callerFor(services, { userId: user.id });
+    const changes = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        api.auth.changePassword({ currentPassword: "not it", newPassword: "a new secret", confirmPassword: "a new secret" }),
+      ),
+    );
+    expect(changes.filter((result) => result.status === "rejected" && result.reason.code === "BAD_REQUEST").length).toBeLessThanOrEqual(2);
+  });
+
   it("parallel registrations with guessed keys get only as many tries as the budget", async () => {
     const api = await anonymous("198.51.100.41");
     const results = await Promise.allSettled(
@@ -136,10 +160,7 @@ describe("abuse limits", () => {
     const { api } = await callerFor(services, { userId: user.id });
     const change = (currentPassword: string) =>
       api.auth.changePassword({ currentPassword, newPassword: "a brand new secret", confirmPassword: "a brand new secret" });
-    const guesses = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => change(`guess ${i}`)));
-    const codes = guesses.map((result) => (result as PromiseRejectedResult).reason.code as string);
-    expect(codes.filter((code) => code === "BAD_REQUEST").length).toBe(10);
-    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(5);
+    for (let i = 0; i < 10; i++) await expect(change(`guess ${i}`)).rejects.toMatchObject({ code: "BAD_REQUEST" });
     await expect(change(TEST_PASSWORD)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
     const login = (await anonymous("198.51.100.42")).auth.login({ username: user.username, password: TEST_PASSWORD });
     await expect(login).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
