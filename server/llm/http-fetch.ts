@@ -87,17 +87,28 @@ function toResponse(response: IncomingMessage, request: ClientRequest): Response
     return new Response(null, { status, statusText: response.statusMessage, headers });
   }
   const decoded = decode(response, headers);
-  const limits = status >= 400 ? { maxBytes: MAX_ERROR_BODY_BYTES } : { maxLineBytes: MAX_LINE_BYTES };
+  const limits = status >= 400 ? { maxBytes: MAX_ERROR_BODY_BYTES } : { maxEventBytes: MAX_EVENT_BYTES };
   return new Response(webStream(decoded, request, limits), { status, statusText: response.statusMessage, headers });
 }
 
 /**
  * What a model server's answer may cost us, since the SDK reads it into memory: an error body
- * is read up to 64 KiB (a 200 MB one, or a gzip bomb, took ~900 MB), and a reply's event
- * stream may not go 1 MiB without a line break (a line without end is buffered whole).
+ * is read up to 64 KiB (a 200 MB one, or a gzip bomb, took ~900 MB), and one event of a reply's
+ * stream may be 1 MiB (the SDK keeps an event's lines until the blank line that ends it: a line
+ * without end, or a thousand data lines without a blank one, were buffered whole).
  */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
-const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Bytes since the last blank line (an event's end: `\n\n`, or `\n\r\n` in `\r\n\r\n`),
+ * given how many there were before `chunk`; an end split across chunks may count a line more.
+ */
+export function bytesAfterLastEventEnd(chunk: Buffer, before: number): number {
+  const end = Math.max(chunk.lastIndexOf("\n\n"), chunk.lastIndexOf("\n\r\n"));
+  if (end !== -1) return chunk.length - end - (chunk[end + 1] === 0x0a ? 2 : 3);
+  return before + chunk.length;
+}
 
 /** Servers should not compress what we did not ask to be compressed; some proxies do anyway. */
 function decode(response: IncomingMessage, headers: Headers): Readable {
@@ -125,11 +136,11 @@ function decode(response: IncomingMessage, headers: Headers): Readable {
 function webStream(
   source: Readable,
   request: ClientRequest,
-  limits: { maxBytes?: number; maxLineBytes?: number },
+  limits: { maxBytes?: number; maxEventBytes?: number },
 ): ReadableStream<Uint8Array> {
   let finished = false;
   let bytes = 0;
-  let sinceLineBreak = 0;
+  let sinceEventEnd = 0;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const stop = () => {
@@ -147,11 +158,10 @@ function webStream(
           return;
         }
         bytes += chunk.length;
-        if (limits.maxLineBytes !== undefined) {
-          const lastBreak = chunk.lastIndexOf(0x0a);
-          sinceLineBreak = lastBreak === -1 ? sinceLineBreak + chunk.length : chunk.length - lastBreak - 1;
-          if (sinceLineBreak > limits.maxLineBytes) {
-            fail(new Error(`the model server sent more than ${limits.maxLineBytes} bytes without a line break`));
+        if (limits.maxEventBytes !== undefined) {
+          sinceEventEnd = bytesAfterLastEventEnd(chunk, sinceEventEnd);
+          if (sinceEventEnd > limits.maxEventBytes) {
+            fail(new Error(`the model server sent an event of more than ${limits.maxEventBytes} bytes`));
             stop();
             return;
           }

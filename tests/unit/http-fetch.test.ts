@@ -199,19 +199,22 @@ describe("the fetch the openai SDK uses", () => {
     expect(stray).toEqual([]);
   });
 
-  it("reads at most 64 KiB of an error body, and refuses a line without end", async () => {
+  it("reads at most 64 KiB of an error body, and refuses an event of more than 1 MiB", async () => {
     const { url } = await serve((req, res) => {
       if (req.url === "/error") {
         res.writeHead(500, { "content-type": "application/json" });
         res.end(`{"error":{"message":"${"x".repeat(5_000_000)}"}}`);
-      } else {
-        res.writeHead(200, { "content-type": "text/event-stream" });
-        res.end(`data: ${"y".repeat(2 * 1024 * 1024)}`);
+        return;
       }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if (req.url === "/line") res.end(`data: ${"y".repeat(2 * 1024 * 1024)}`);
+      else if (req.url === "/lines")
+        res.end(`data: ${"z".repeat(1000)}\n`.repeat(2000)); // no blank line ends the event
+      else res.end(`data: ${"w".repeat(1000)}\r\n\r\n`.repeat(2000)); // 2 MB of small events: fine
     });
     const error = await createHttpFetch()(`${url}/error`);
     expect((await error.text()).length).toBe(64 * 1024);
-    const endless = await createHttpFetch()(`${url}/endless`);
-    await expect(endless.text()).rejects.toThrow("terminated");
+    for (const path of ["/line", "/lines"]) await expect((await createHttpFetch()(`${url}${path}`)).text()).rejects.toThrow("terminated");
+    expect((await (await createHttpFetch()(`${url}/events`)).text()).length).toBe(1010 * 2000);
   });
 });
