@@ -270,22 +270,26 @@ export const MAX_SESSIONS_PER_USER = 50;
 
 async function startSession(auth: Auth, userId: string, db: Db): Promise<SignedIn> {
   const { session, token } = await createSessionToken(auth, userId);
-  endSessionsPast(db, userId, MAX_SESSIONS_PER_USER);
+  endSessionsPast(db, userId, MAX_SESSIONS_PER_USER, session.id);
   const { user } = await validateSessionToken(auth, token);
   if (!user) throw new Error(`session ${session.id.slice(0, 4)}… vanished right after it was created`);
   return { user: toPublicUser(user), session, token, expiresAt: session.expiresAt.toISOString() };
 }
 
-/** Sessions are extended when used, so the ones expiring first are the ones used least lately. */
-function endSessionsPast(db: Db, userId: string, keep: number): void {
-  const newest = db
+/**
+ * Keeps the new session and the `keep - 1` others used most lately (sessions are extended when
+ * used, so those expiring last). The new one is named: others may expire at the same second, and
+ * logins racing each other evicted the session just made (a 500 on 6–40% of such logins).
+ */
+function endSessionsPast(db: Db, userId: string, keep: number, newSessionId: string): void {
+  const kept = db
     .select({ id: sessions.id })
     .from(sessions)
-    .where(eq(sessions.userId, userId))
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, newSessionId)))
     .orderBy(desc(sessions.expiresAt))
-    .limit(keep);
+    .limit(keep - 1);
   db.delete(sessions)
-    .where(and(eq(sessions.userId, userId), notInArray(sessions.id, newest)))
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, newSessionId), notInArray(sessions.id, kept)))
     .run();
 }
 
