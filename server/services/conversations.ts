@@ -7,6 +7,7 @@ import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
+import type { GenerationRegistry } from "./generation";
 import type { RateLimits } from "./rate-limits";
 import type { StorageQuota } from "./storage-quota";
 
@@ -139,6 +140,7 @@ export interface ConversationDeps {
   db: Db;
   limits: RateLimits;
   quota: StorageQuota;
+  generations: GenerationRegistry;
 }
 
 export async function createConversation(
@@ -257,13 +259,20 @@ export function updateConversation(
   return toConversation(row!);
 }
 
-export function deleteConversation({ db, quota }: Pick<ConversationDeps, "db" | "quota">, userId: string, id: string): void {
+/** Deletes a conversation with its messages; a reply still being written in it stops. */
+export function deleteConversation(
+  { db, quota, generations }: Pick<ConversationDeps, "db" | "quota" | "generations">,
+  userId: string,
+  id: string,
+): void {
+  const chars = quota.charsIn(userId, id);
   const result = db
     .delete(conversations)
     .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
     .run();
   if (result.changes === 0) throw notFound();
-  quota.forget(userId);
+  generations.stopIn(id);
+  quota.removed(userId, chars);
 }
 
 /**

@@ -234,12 +234,14 @@ export class Generation {
     const final = this.final;
     if (this.saved || !final) return this.saved;
     try {
-      this.final = this.db.transaction(() => {
+      const row = this.db.transaction(() => {
         const { content, status, error, promptTokens, completionTokens } = final;
-        const row = saveReply(this.db, final.id, { content, status, error, promptTokens, completionTokens });
-        touchConversation(this.db, final.conversationId, new Date());
-        return row;
+        const saved = saveReply(this.db, final.id, { content, status, error, promptTokens, completionTokens });
+        if (saved) touchConversation(this.db, final.conversationId, new Date());
+        return saved;
       });
+      // Gone with its conversation: followers still get the reply's end, from memory.
+      this.final = row ?? final;
       this.saved = true;
     } catch (error) {
       const reason = unavailableReason(error);
@@ -374,6 +376,13 @@ export class GenerationRegistry {
 
   runningFor(userId: string): number {
     return this.perUser.get(userId)?.size ?? 0;
+  }
+
+  /** Stops the replies running in a conversation (it is being deleted). */
+  stopIn(conversationId: string): void {
+    for (const generation of this.running.values()) {
+      if (generation.message.conversationId === conversationId) void generation.stop();
+    }
   }
 
   /** Stops every reply a person has running, keeping their text (their account was disabled). */

@@ -173,7 +173,8 @@ export function saveReplyText(db: Db, id: string, content: string): void {
 
 export type ReplyOutcome = Pick<MessageRow, "content" | "status" | "error" | "promptTokens" | "completionTokens">;
 
-export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow {
+/** The saved message, or undefined when it is gone (its conversation was deleted meanwhile). */
+export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow | undefined {
   const query = preparedOnce(db, "saveReply", () =>
     db
       .update(messages)
@@ -188,5 +189,5 @@ export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow
       .returning()
       .prepare(),
   );
-  return query.get({ id, ...outcome })!;
+  return query.get({ id, ...outcome });
 }

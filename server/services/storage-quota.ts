@@ -1,4 +1,4 @@
-import { count, eq, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { conversations, messages } from "../db/schema";
 import type { Env } from "../env";
@@ -55,9 +55,15 @@ export class StorageQuota {
     if (entry) entry.chars += chars;
   }
 
-  /** The person deleted something: count again next time. */
-  forget(userId: string): void {
-    this.stored.delete(userId);
+  /** Text the person deleted. */
+  removed(userId: string, chars: number): void {
+    const entry = this.stored.get(userId);
+    if (entry) entry.chars = Math.max(0, entry.chars - chars);
+  }
+
+  /** The text of one of the person's conversations (read before it is deleted: counting all again would read everything). */
+  charsIn(userId: string, conversationId: string): number {
+    return this.count(userId, conversationId);
   }
 
   private usedBy(userId: string): number {
@@ -68,17 +74,19 @@ export class StorageQuota {
     return chars;
   }
 
-  private count(userId: string): number {
+  /** The person's text: all of it, or one conversation's. */
+  private count(userId: string, conversationId?: string): number {
+    const owned = and(eq(conversations.userId, userId), conversationId ? eq(conversations.id, conversationId) : undefined);
     const [inConversations] = this.db
       .select({ chars: sql<number>`coalesce(sum(length(${conversations.title}) + coalesce(length(${conversations.systemPrompt}), 0)), 0)` })
       .from(conversations)
-      .where(eq(conversations.userId, userId))
+      .where(owned)
       .all();
     const [inMessages] = this.db
       .select({ chars: sql<number>`coalesce(sum(length(${messages.content})), 0)` })
       .from(messages)
       .innerJoin(conversations, eq(messages.conversationId, conversations.id))
-      .where(eq(conversations.userId, userId))
+      .where(owned)
       .all();
     return (inConversations?.chars ?? 0) + (inMessages?.chars ?? 0);
   }

@@ -210,6 +210,21 @@ describe("stopping a reply", () => {
   });
 });
 
+describe("deleting a conversation while its reply is written", () => {
+  it("stops the reply and ends every stream following it", async () => {
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "reply", text: "slowly ".repeat(100), tokenDelayMs: 30 });
+    const stream = await api.chat.stream({ conversationId: conversation.id, content: "go on" });
+    const events = collect(stream);
+    await eventually(() => upstream.requests.length === 1);
+    await api.conversations.delete({ id: conversation.id });
+    const ended = await events;
+    expect(lastEvent(ended)).toMatchObject({ type: "done", assistantMessage: { status: "stopped" } });
+    await eventually(() => upstream.requests[0]!.closedEarly);
+    expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
+  });
+});
+
 describe("failures are visible and recoverable", () => {
   async function failingReply(setup: () => void, overrides: Record<string, string> = {}) {
     if (Object.keys(overrides).length) {
