@@ -23,10 +23,20 @@ export async function action({ context, request }: ActionFunctionArgs) {
   try {
     await context.api.chat.send({ conversationId: conversation.id, content });
   } catch (error) {
-    await context.api.conversations.delete({ id: conversation.id });
+    await deleteIfEmpty(context, conversation.id);
     return formFailure(context, error, { content });
   }
   return redirect(`/c/${conversation.id}`);
+}
+
+/** A send that failed after its message was stored (access ended meanwhile) keeps the conversation. */
+async function deleteIfEmpty(context: ActionFunctionArgs["context"], id: string) {
+  try {
+    const { messages } = await context.api.conversations.get({ id, limit: 1 });
+    if (messages.length === 0) await context.api.conversations.delete({ id });
+  } catch {
+    // The refusal being shown matters more; an empty conversation left behind is harmless.
+  }
 }
 
 export default function NewChatPage() {
