@@ -13,7 +13,7 @@ import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
-import { BodyBudget, limitBodies, type BodyRefusal } from "./body-budget";
+import { BodyBudget, budgetFormBodies, limitBodies, type BodyRefusal } from "./body-budget";
 import { readApiBody } from "./json-body";
 import { createRemixContext } from "./remix-context";
 import { trpcSubscriptions } from "./trpc-subscriptions";
@@ -88,6 +88,7 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(authenticate);
   app.use(refuseCrossSiteFormPosts);
   app.use(limitBodies({ requireLength: true }, refuseFormBody));
+  app.use(budgetFormBodies(bodies, clientIp));
   app.all(
     "*",
     createRequestHandler({

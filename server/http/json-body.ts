@@ -48,9 +48,16 @@ export function readApiBody(
     const sender = client(req);
     const chunks: Buffer[] = [];
     let size = 0;
-    // What this body holds of the budget goes back when the exchange ends, however it ends.
-    res.once("close", () => budget.give(sender, size));
+    // What this body holds of the budget goes back once it is complete, or the exchange ends.
+    let settled = false;
+    const giveBack = () => {
+      if (settled) return;
+      settled = true;
+      budget.give(sender, size);
+    };
+    res.once("close", giveBack);
     const stop = (refusal: BodyRefusal) => {
+      giveBack();
       req.off("data", onData);
       req.off("end", onEnd);
       req.resume(); // the rest is read and dropped; the connection closes after the answer
@@ -65,6 +72,7 @@ export function readApiBody(
       chunks.push(chunk);
     };
     const onEnd = () => {
+      giveBack();
       const text = Buffer.concat(chunks).toString("utf8");
       if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
         refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
