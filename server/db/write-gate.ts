@@ -51,6 +51,11 @@ export interface WriteHealth {
 
 /** After the lock was found taken, how often a write inside a transaction may try for real. */
 const RETRY_IN_TRANSACTION_MS = 1_000;
+/**
+ * How long asking whether the lock is free may wait: our own checkpoint worker takes it for a
+ * few ms a second while it gives space back, which is no reason to refuse a write.
+ */
+const PROBE_WAIT_MS = 25;
 
 export class WriteGate implements WriteHealth {
   lastFailure: WriteHealth["lastFailure"] = null;
@@ -68,7 +73,7 @@ export class WriteGate implements WriteHealth {
       this.lastAttempt = performance.now();
       return true;
     }
-    if (this.lockIsFree()) {
+    if (this.lockIsFree(PROBE_WAIT_MS)) {
       this.locked = false;
       return true;
     }
@@ -97,10 +102,10 @@ export class WriteGate implements WriteHealth {
     return error instanceof DatabaseUnavailableError ? error : new DatabaseUnavailableError(reason, error);
   }
 
-  /** Takes and drops the write lock without waiting: false when another connection holds it. */
-  lockIsFree(): boolean {
+  /** Takes and drops the write lock, waiting at most `waitMs`: false when another connection holds it longer. */
+  lockIsFree(waitMs: number): boolean {
     const timeout = this.sqlite.pragma("busy_timeout", { simple: true }) as number;
-    this.sqlite.pragma("busy_timeout = 0");
+    this.sqlite.pragma(`busy_timeout = ${waitMs}`);
     try {
       this.sqlite.exec("BEGIN IMMEDIATE");
       this.sqlite.exec("ROLLBACK");

@@ -53,17 +53,22 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
   };
 }
 
-/** The database answers reads, and can take writes: its write lock is free, and the last write did not fail. */
+/**
+ * Whether the server can serve now (a readiness check, not a liveness one: a backup holding the
+ * lock is no reason to restart it): the database answers reads, its write lock is free within
+ * 100 ms, and no write failed in the last 30 s. Failures are recent only, since a server taken
+ * out of rotation gets no writes that could show it has recovered.
+ */
 function checkHealth({ db }: AppServices): HealthReport {
   const gate = writeGateOf(db.$client);
   try {
     db.get(sql`select 1`);
-    if (!gate.lockIsFree()) return { ok: false, database: "locked", detail: new DatabaseUnavailableError("locked").message };
+    if (!gate.lockIsFree(100)) return { ok: false, database: "locked", detail: new DatabaseUnavailableError("locked").message };
   } catch {
     return { ok: false, database: "unreachable" };
   }
   const failure = gate.lastFailure;
-  if (!failure || failure.reason === "locked") return { ok: true, database: "ok" };
+  if (!failure || failure.reason === "locked" || Date.now() - failure.at.getTime() > 30_000) return { ok: true, database: "ok" };
   return {
     ok: false,
     database: failure.reason === "full" ? "disk full" : "cannot write",
