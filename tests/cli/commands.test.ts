@@ -7,6 +7,7 @@ import { createAuth } from "../../server/auth/lucia";
 import { openDatabase } from "../../server/db/client";
 import { registrationKeys, users } from "../../server/db/schema";
 import { login } from "../../server/services/accounts";
+import { OpenStreams } from "../../server/services/open-streams";
 import { NO_LIMITS } from "../../server/services/rate-limits";
 import { loadEnv } from "../../server/env";
 import { freshDatabaseFile, removeDatabaseFile } from "../helpers/db";
@@ -67,7 +68,8 @@ describe("npm run setup", () => {
     const database = openDatabase(file);
     cleanups.push(() => database.close());
     const env = loadEnv({ DATABASE_URL: file });
-    const deps = { db: database.db, auth: createAuth(database.db, env), env, limits: NO_LIMITS };
+    const streams = new OpenStreams({ perUser: 1, total: 1, enabled: false });
+    const deps = { db: database.db, auth: createAuth(database.db, env), env, limits: NO_LIMITS, streams };
     const signedIn = await login(deps, { username: "admin", password }, { ip: "127.0.0.1" });
     expect(signedIn.user.role).toBe("admin");
   });
