@@ -1,4 +1,4 @@
-import { and, desc, eq, exists, lt, or, sql, type SQLWrapper } from "drizzle-orm";
+import { and, desc, eq, exists, getTableColumns, lt, or, sql, type SQLWrapper } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { newId } from "../db/ids";
@@ -190,21 +190,21 @@ export function getConversation(
   const conversation = requireConversation(db, userId, input.id);
   const limit = input.limit ?? MAX_PAGE_MESSAGES;
   const maxChars = Math.min(input.maxChars ?? MAX_PAGE_CHARS, MAX_PAGE_CHARS);
-  const before = input.before ? olderThan(db, input.id, input.before) : undefined;
-  // Read newest first, a batch at a time, and stop at the limits: never more than one batch past them.
+  // Read newest first, a batch at a time, each after the last row read (an offset would walk
+  // past every earlier row again), and stop at the limits: never more than a batch past them.
+  let after = input.before ? anchorOf(db, input.id, input.before) : null;
   const latest: MessageRow[] = [];
   let chars = 0;
   let hasEarlier = false;
-  for (let offset = 0; !hasEarlier; offset += READ_BATCH) {
+  while (!hasEarlier) {
     const batch = db
-      .select()
+      .select({ ...getTableColumns(messages), rowid: sql<number>`rowid` })
       .from(messages)
-      .where(and(eq(messages.conversationId, input.id), before))
+      .where(and(eq(messages.conversationId, input.id), after ? olderThan(after) : undefined))
       .orderBy(desc(messages.createdAt), desc(sql`rowid`))
       .limit(READ_BATCH)
-      .offset(offset)
       .all();
-    for (const row of batch) {
+    for (const { rowid: _, ...row } of batch) {
       // The newest message always comes, however long: a page is never empty.
       if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
         hasEarlier = true;
@@ -214,18 +214,29 @@ export function getConversation(
       chars += row.content.length;
     }
     if (batch.length < READ_BATCH) break;
+    after = batch.at(-1)!;
   }
   return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
 }
 
-/** Messages before the one given, in the same (created_at, rowid) order pages use. */
-function olderThan(db: Db, conversationId: string, messageId: string) {
+interface RowPosition {
+  createdAt: Date;
+  rowid: number;
+}
+
+/** Where a message stands in the (created_at, rowid) order pages use. */
+function anchorOf(db: Db, conversationId: string, messageId: string): RowPosition {
   const anchor = db
     .select({ createdAt: messages.createdAt, rowid: sql<number>`rowid` })
     .from(messages)
     .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)))
     .get();
   if (!anchor) throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
+  return anchor;
+}
+
+/** Messages before a position, in the same order. */
+function olderThan(anchor: RowPosition) {
   return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
