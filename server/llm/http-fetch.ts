@@ -100,6 +100,14 @@ function toResponse(response: IncomingMessage, request: ClientRequest): Response
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_EVENT_BYTES = 1024 * 1024;
 
+/** Why a reply's stream was cut: not a dropped connection, a server sending what no reply is. */
+export class OversizedEventError extends Error {
+  override name = "OversizedEventError";
+  constructor(maxBytes: number) {
+    super(`the model server sent an event of more than ${maxBytes} bytes`);
+  }
+}
+
 /**
  * Bytes since the last blank line (an event's end: `\n\n`, or `\n\r\n` in `\r\n\r\n`),
  * given how many there were before `chunk`; an end split across chunks may count a line more.
@@ -161,7 +169,7 @@ function webStream(
         if (limits.maxEventBytes !== undefined) {
           sinceEventEnd = bytesAfterLastEventEnd(chunk, sinceEventEnd);
           if (sinceEventEnd > limits.maxEventBytes) {
-            fail(new Error(`the model server sent an event of more than ${limits.maxEventBytes} bytes`));
+            fail(new OversizedEventError(limits.maxEventBytes));
             stop();
             return;
           }

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { createHttpFetch } from "./http-fetch";
+import { createHttpFetch, OversizedEventError } from "./http-fetch";
 import type { ChatProvider, CompletionRequest, ProviderEvent } from "./provider";
 import { ProviderError } from "./provider";
 
@@ -88,7 +88,7 @@ function tokenCount(value: unknown): number | null {
 
 function describeFailure(error: unknown, model: string, where: string): unknown {
   if (error instanceof OpenAI.APIUserAbortError || error instanceof ProviderError) return error;
-  if (error instanceof SyntaxError) {
+  if (error instanceof SyntaxError || (error instanceof Error && error.cause instanceof OversizedEventError)) {
     return new ProviderError("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.", {
       detail: `${where}: ${error.message.slice(0, 300)}`,
     });

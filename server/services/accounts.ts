@@ -156,8 +156,8 @@ export async function login(
 }
 
 /**
- * Password checks one network may have waiting or running at once: the server checks ~100 at
- * a time (auth/password.ts), and one network must not take all of those places.
+ * Password checks one network may have waiting or running at once: the server runs two at a
+ * time and lets 100 wait (auth/password.ts), and one network must not take all of those places.
  */
 const CHECKS_AT_ONCE_PER_ADDRESS = 10;
 const BUSY_NETWORK = "Too many logins at once from your network. Try again in a few seconds.";

@@ -40,11 +40,11 @@ export const listConversationsInput = z
   .default({ limit: 50 });
 
 /**
- * Invisible characters that change how the text around them shows: right-to-left overrides and
- * isolates, zero-width spaces and joiners. In a title they can make one conversation look like
- * another in the sidebar.
+ * Invisible characters that change how the text around them shows: bidirectional marks,
+ * overrides and isolates, zero-width spaces and joiners, soft hyphens, tag characters. In a
+ * title they can make one conversation look like another in the sidebar.
  */
-const INVISIBLE_FORMATTING = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+const INVISIBLE_FORMATTING = /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
 
 const titleText = z
   .string()

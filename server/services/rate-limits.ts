@@ -3,7 +3,8 @@ import type { Env } from "../env";
 import { ServiceError } from "./errors";
 
 /**
- * Abuse limits, in memory (one process). Budgets are per key (an IP, a username, a user id);
+ * Abuse limits, in memory (one process). Budgets are per key (a network: an IPv4 address or an
+ * IPv6 /64; a username; a user id);
  * running out answers TOO_MANY_REQUESTS with when to try again. RATE_LIMITS=off disables them.
  */
 export type LimitsConfig = Pick<

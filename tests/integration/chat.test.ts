@@ -374,7 +374,7 @@ describe("failures are visible and recoverable", () => {
 
   it("what a model server sends is read only so far: an endless line, a huge error body", async () => {
     const endless = await failingReply(() => upstream.enqueue({ kind: "raw", body: `data: ${"a".repeat(3 * 1024 * 1024)}` }));
-    expect(endless.end.message).toBe("The connection to the model server dropped in the middle of the reply. Try again.");
+    expect(endless.end.message).toBe("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.");
     const huge = await failingReply(() =>
       upstream.enqueue({
         kind: "raw",
