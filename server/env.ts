@@ -45,6 +45,15 @@ const envSchema = z.object({
       .transform((value) => new URL(value).origin)
       .optional(),
   ),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(
+      /^(off|\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*,\s*)*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))$/,
+      'expected "loopback", "off", a number of proxies, or addresses and subnets separated by commas',
+    )
+    .default("loopback")
+    .transform((value): boolean | number | string => (value === "off" ? false : /^\d+$/.test(value) ? Number(value) : value)),
   SESSION_DAYS: z.coerce
     .number({ error: "expected a number of days" })
     .positive("expected a positive number of days")

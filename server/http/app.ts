@@ -34,8 +34,9 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   // Nothing reads req.query (tRPC and Remix parse the URL themselves), and qs would parse every
   // chat.stream's message a second time.
   app.set("query parser", false);
-  // A reverse proxy on the same machine may tell us the client's address; nobody else may.
-  app.set("trust proxy", "loopback");
+  // Only the reverse proxy may tell us the client's address (X-Forwarded-For): by default one on
+  // this machine. Every per-network limit counts what it says.
+  app.set("trust proxy", services.env.TRUST_PROXY);
   app.use(securityHeaders(services.env));
   app.use("/build", express.static(join(paths.public, "build"), { immutable: true, maxAge: "1y" }));
   const logRequest = requestLog(services.logger);

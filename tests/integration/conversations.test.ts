@@ -175,7 +175,9 @@ describe("conversations", () => {
     await expect(api.conversations.rename({ id: conversation.id, title: "   " })).rejects.toMatchObject({ code: "BAD_REQUEST" });
     // Invisible characters that turn text around or hide it cannot disguise one title as another.
     expect((await api.conversations.rename({ id: conversation.id, title: "Pay\u202Eroll\u200B plan" })).title).toBe("Payroll plan");
-    expect((await api.conversations.rename({ id: conversation.id, title: "Pay\u061Croll\u00AD\u{E0041} plan" })).title).toBe("Payroll plan");
+    expect((await api.conversations.rename({ id: conversation.id, title: "Pay\u061Croll\u00AD\u{E0041} plan" })).title).toBe(
+      "Payroll plan",
+    );
     await expect(api.conversations.rename({ id: conversation.id, title: "\u200B\u2066" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
     await api.conversations.rename({ id: conversation.id, title: "Renamed" });
 

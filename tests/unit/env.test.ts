@@ -14,6 +14,14 @@ describe("configuration", () => {
     expect(env.RATE_LIMITS).toBe(false);
   });
 
+  it("trusts the proxy it is told to: on this machine by default, others by address or count", () => {
+    expect(loadEnv({}).TRUST_PROXY).toBe("loopback");
+    expect(loadEnv({ TRUST_PROXY: "off" }).TRUST_PROXY).toBe(false);
+    expect(loadEnv({ TRUST_PROXY: "1" }).TRUST_PROXY).toBe(1);
+    expect(loadEnv({ TRUST_PROXY: "loopback, 10.0.0.0/8, fd00::/8" }).TRUST_PROXY).toBe("loopback, 10.0.0.0/8, fd00::/8");
+    expect(() => loadEnv({ TRUST_PROXY: "everyone" })).toThrow("TRUST_PROXY: expected");
+  });
+
   it("treats an empty value as unset", () => {
     expect(loadEnv({ PORT: "" }).PORT).toBe(3000);
   });
