@@ -1,12 +1,8 @@
 import { Form, useRevalidator } from "@remix-run/react";
+import type { RouterOutputs } from "../../client";
 import { useState, type FormEvent } from "react";
 
-export interface LoadResult {
-  added: number;
-  duplicates: number;
-  invalid: { line: number; reason: string }[];
-  invalidCount: number;
-}
+export type LoadResult = RouterOutputs["admin"]["keys"]["load"];
 
 type Phase = { kind: "idle" } | { kind: "uploading"; fraction: number } | { kind: "loading" } | { kind: "failed"; message: string };
 

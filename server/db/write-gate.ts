@@ -124,7 +124,8 @@ export class WriteGate implements WriteHealth {
    */
   guard(statement: Database.Statement): void {
     if (statement.readonly) return;
-    for (const method of ["run", "get", "all", "iterate"] as const) {
+    // Not `iterate`: its rows, and its failures, come after the call has returned.
+    for (const method of ["run", "get", "all"] as const) {
       const original = statement[method] as (...args: unknown[]) => unknown;
       const guarded = (...args: unknown[]) => {
         this.beforeWrite();

@@ -13,6 +13,7 @@ import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
 import { securityHeaders } from "./security-headers";
+import { sendApiError } from "./api-errors";
 import { BodyBudget, budgetFormBodies, limitBodies, type BodyRefusal } from "./body-budget";
 import { readApiBody } from "./json-body";
 import { createRemixContext } from "./remix-context";
@@ -134,13 +135,7 @@ function refuseCostlyBatches(req: Request, res: Response, next: NextFunction) {
     return next(); // malformed: tRPC answers it
   }
   if (names.length < 2 || names.filter((name) => PASSWORD_PROCEDURES.has(name)).length < 2) return next();
-  res.status(400).json({
-    error: {
-      message: "Send one login, registration or password change a request, not several in a batch.",
-      code: -32600,
-      data: { code: "BAD_REQUEST", httpStatus: 400 },
-    },
-  });
+  sendApiError(res, 400, "BAD_REQUEST", "Send one login, registration or password change a request, not several in a batch.");
 }
 
 function refuseFormBody(res: Response, refusal: BodyRefusal) {
@@ -150,11 +145,11 @@ function refuseFormBody(res: Response, refusal: BodyRefusal) {
 
 function refuseApiBody(res: Response, refusal: BodyRefusal) {
   if (refusal.status === 429 || refusal.status === 503) res.set("Retry-After", "5");
-  const code = { 411: "BAD_REQUEST", 413: "PAYLOAD_TOO_LARGE", 429: "TOO_MANY_REQUESTS", 503: "SERVICE_UNAVAILABLE" }[refusal.status];
-  res
-    .set("Connection", "close")
-    .status(refusal.status)
-    .json({ error: { message: refusal.message, code: -32600, data: { code, httpStatus: refusal.status } } });
+  const code = ({ 411: "BAD_REQUEST", 413: "PAYLOAD_TOO_LARGE", 429: "TOO_MANY_REQUESTS", 503: "SERVICE_UNAVAILABLE" } as const)[
+    refusal.status
+  ];
+  res.set("Connection", "close");
+  sendApiError(res, refusal.status, code, refusal.message);
 }
 
 function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunction) {

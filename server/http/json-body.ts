@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
+import { sendApiError } from "./api-errors";
 import { describeBytes, type BodyBudget, type BodyRefusal } from "./body-budget";
 
 /**
@@ -75,7 +76,7 @@ export function readApiBody(
       giveBack();
       const text = Buffer.concat(chunks).toString("utf8");
       if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
-        refuse(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
+        sendApiError(res, 400, "BAD_REQUEST", `The request's JSON is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`);
         return;
       }
       req.body = text;
@@ -86,8 +87,4 @@ export function readApiBody(
     // The client went away before its body was sent: nobody is left to answer.
     req.once("error", () => req.destroy());
   };
-}
-
-function refuse(res: Response, status: number, code: string, message: string) {
-  res.status(status).json({ error: { message, code: -32600, data: { code, httpStatus: status } } });
 }
