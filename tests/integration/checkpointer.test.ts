@@ -66,9 +66,16 @@ describe("disk space", () => {
     try {
       writeMegabytes(database, 72);
       expect(statSync(`${file}-wal`).size).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES);
-      await new Promise((resolve) => setTimeout(resolve, 2_500)); // checkpointed in the background
-      writeMegabytes(database, 0.01); // the next write starts the log over, and cuts it back
-      expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
+      // Once the background checkpoint has run, the next write starts the log over and cuts it back.
+      await expect
+        .poll(
+          () => {
+            writeMegabytes(database, 0.01);
+            return statSync(`${file}-wal`).size;
+          },
+          { timeout: 10_000, interval: 250 },
+        )
+        .toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
     } finally {
       await checkpointer.stop();
     }
