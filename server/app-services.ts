@@ -2,6 +2,7 @@ import { createAuth, type Auth } from "./auth/lucia";
 import type { Db } from "./db/client";
 import type { Env } from "./env";
 import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
+import { ModelLimits } from "./llm/context-window";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation";
@@ -23,6 +24,8 @@ export interface AppServices {
   env: Env;
   models: ModelCatalog;
   generations: GenerationRegistry;
+  /** Context windows and first-token timeouts per model: configured, then learned from the servers. */
+  modelLimits: ModelLimits;
   limits: RateLimits;
   /** Event streams clients hold open: capped, and ended when access ends. */
   streams: OpenStreams;
@@ -48,7 +51,8 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
   let demo: FakeUpstream | undefined;
   if (usesDemoModel(env)) demo = await startFakeUpstream({ tokenDelayMs: DEMO_TOKEN_DELAY_MS });
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
-  const generations = new GenerationRegistry(db, provider, env, logger);
+  const modelLimits = new ModelLimits(env);
+  const generations = new GenerationRegistry(db, provider, env, logger, modelLimits);
   const streams = new OpenStreams({ perUser: env.MAX_STREAMS_PER_USER, total: env.MAX_OPEN_STREAMS, enabled: env.RATE_LIMITS });
   return {
     services: {
@@ -57,6 +61,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       env,
       models: modelCatalog(env),
       generations,
+      modelLimits,
       limits: new RateLimits(env),
       streams,
       quota: new StorageQuota(db, env),

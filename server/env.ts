@@ -27,6 +27,36 @@ const count = (what: string, fallback: number) =>
     .max(1_000_000, `expected at most 1000000`)
     .default(fallback);
 
+/**
+ * A number for every model, with exceptions: `16384,tiny=512,qwen3:32b=32768` (a bare number is
+ * the default; a model's name is everything before its last `=`).
+ */
+const perModel = (unit: string, min: number, max: number, fallback?: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const parsed: { default: number | undefined; models: Record<string, number> } = { default: fallback, models: {} };
+      for (const entry of (value ?? "")
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean)) {
+        const split = entry.lastIndexOf("=");
+        const [model, amount] = split === -1 ? [null, entry] : [entry.slice(0, split).trim(), entry.slice(split + 1).trim()];
+        const number = Number(amount);
+        if (!/^\d+$/.test(amount) || number < min || number > max || model === "") {
+          context.addIssue({
+            code: "custom",
+            message: `expected ${unit} from ${min} to ${max}, or model=${unit} pairs, separated by commas (“${entry}” is neither)`,
+          });
+          return z.NEVER;
+        }
+        if (model === null) parsed.default = number;
+        else parsed.models[model] = number;
+      }
+      return parsed;
+    });
+
 const envSchema = z.object({
   NODE_ENV: z
     .enum(["development", "production", "test"], { error: 'expected "development", "production" or "test"' })
@@ -79,11 +109,14 @@ const envSchema = z.object({
     .min(1_000, "expected at least 1000 characters")
     .max(10_000_000, "expected at most 10000000 characters")
     .default(150_000),
+  // Superseded by MODEL_CONTEXT_TOKENS; when set, still a cap on the characters of history sent.
   CHAT_HISTORY_CHARS: z.coerce
     .number({ error: "expected a number of characters" })
     .int("expected a whole number of characters")
     .min(1_000, "expected at least 1000 characters")
-    .default(48_000),
+    .optional(),
+  MODEL_CONTEXT_TOKENS: perModel("tokens", 256, 10_000_000, 16_384).transform((value) => ({ ...value, default: value.default ?? 16_384 })),
+  MODEL_FIRST_TOKEN_TIMEOUT_MS: perModel("milliseconds", 100, 3_600_000),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   RATE_LIMITS: booleanSwitch.default(true),

@@ -75,6 +75,10 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
         revalidator.revalidate(); // the sidebar shows the conversation, titled, right away
       } else if (data.type === "delta") {
         liveRef.current?.append(data.text);
+      } else if (data.type === "reasoning") {
+        liveRef.current?.appendReasoning(data.text);
+      } else if (data.type === "status") {
+        liveRef.current?.setPhase(data.status);
       } else {
         settle(data.assistantMessage);
       }
@@ -87,10 +91,11 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   const follow = useCallback(
     (message: Message) => {
       subscription.current?.unsubscribe();
-      const text = new LiveText(message.id, message.content);
+      const text = new LiveText(message.id, message.content, message.reasoning);
       setLive(text);
+      const lastEventId = text.lastEventId;
       subscription.current = apiClient().chat.resume.subscribe(
-        { messageId: message.id, ...(message.content ? { lastEventId: `${message.id}:${message.content.length}` } : {}) },
+        { messageId: message.id, ...(lastEventId ? { lastEventId } : {}) },
         {
           onData: (event) => (event.data.type === "start" ? undefined : handleEvent(event)),
           onError: (failure) => {
@@ -162,6 +167,9 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     [follow],
   );
 
+  // A reply cut off at the length limit goes on in a new reply, as the model is asked to.
+  const continueReply = useCallback(() => send(CONTINUE_PROMPT), [send]);
+
   const showEarlier = useCallback(async () => {
     const oldest = messages[0];
     if (!oldest) return;
@@ -200,6 +208,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
                 isLatestReply={message.id === latestReplyId}
                 busy={busy}
                 onRegenerate={regenerate}
+                onContinue={continueReply}
               />
             ),
           )}
@@ -223,9 +232,16 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   );
 }
 
+const CONTINUE_PROMPT = "Continue from where you stopped.";
+
 function reconcile(current: Message[], fresh: Message[]): Message[] {
   const byId = new Map(current.map((message) => [message.id, message]));
-  const same = (a: Message, b: Message) => a.status === b.status && a.content === b.content && a.error === b.error;
+  const same = (a: Message, b: Message) =>
+    a.status === b.status &&
+    a.content === b.content &&
+    a.reasoning === b.reasoning &&
+    a.error === b.error &&
+    a.finishReason === b.finishReason;
   const freshIds = new Set(fresh.map((message) => message.id));
   const firstFresh = fresh[0];
   // Earlier pages the reader loaded stay; everything from the loader's window on is replaced.

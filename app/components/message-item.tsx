@@ -10,21 +10,35 @@ interface MessageItemProps {
   isLatestReply: boolean;
   busy: boolean;
   onRegenerate: (messageId: string) => void;
+  /** Asks the model to go on after a reply that stopped at the length limit. */
+  onContinue: () => void;
 }
 
 const ROLE_LABEL = { user: "You", assistant: "Assistant", system: "System" } as const;
 
-export const MessageItem = memo(function MessageItem({ message, isLatestReply, busy, onRegenerate }: MessageItemProps) {
+export const MessageItem = memo(function MessageItem({ message, isLatestReply, busy, onRegenerate, onContinue }: MessageItemProps) {
   const failed = message.status === "error" || message.status === "interrupted";
+  const cutOff = message.status === "complete" && message.finishReason === "length";
   return (
     <article className={`message message-${message.role}`} aria-label={`${ROLE_LABEL[message.role]} said`} data-status={message.status}>
       <div className="message-body">
+        {message.reasoning ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}
         {message.role === "user" ? (
           <p className="user-text">{message.content}</p>
         ) : (
           <Markdown text={message.content} keep={message.status !== "streaming"} />
         )}
         {message.status === "stopped" ? <p className="message-note">Stopped.</p> : null}
+        {cutOff ? (
+          <div className="message-cutoff">
+            <p className="message-note">The reply stopped at the longest a reply may be.</p>
+            {isLatestReply ? (
+              <button type="button" className="button secondary small" onClick={onContinue} disabled={busy}>
+                Continue
+              </button>
+            ) : null}
+          </div>
+        ) : null}
         {failed ? (
           <div className="message-error" role="alert">
             <p>{message.error ?? "This reply did not finish."}</p>
@@ -51,16 +65,38 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
 
 /** The reply being written: the only message that renders on every frame of new text. */
 export function LiveMessage({ live, onGrow }: { live: LiveText; onGrow: () => void }) {
-  const text = useSyncExternalStore(live.subscribe, live.getSnapshot, live.getSnapshot);
-  useEffect(onGrow, [text, onGrow]);
+  const { text, reasoning, phase, thoughtMs } = useSyncExternalStore(live.subscribe, live.getSnapshot, live.getSnapshot);
+  useEffect(onGrow, [text, reasoning, onGrow]);
+  const thinking = reasoning !== "" && text === "";
   return (
     <article className="message message-assistant" aria-label="Assistant is writing" aria-busy="true" data-status="streaming">
       <div className="message-body">
+        {reasoning ? <Thinking reasoning={reasoning} label={thinking ? "Thinking…" : thoughtLabel(thoughtMs)} live={thinking} /> : null}
         {text ? <StreamingMarkdown text={text} /> : null}
-        <p className="generating" role="status">
-          <span className="dots" aria-hidden="true" /> Generating…
+        <p className="generating" role="status" data-phase={phase?.phase ?? (thinking ? "thinking" : "writing")}>
+          <span className="dots" aria-hidden="true" /> {phase ? phase.message : thinking ? "Thinking…" : "Generating…"}
         </p>
       </div>
     </article>
   );
+}
+
+/**
+ * A reasoning model's thinking, folded: a summary line, the text (as written, not as markdown:
+ * it is long and rough) when opened.
+ */
+function Thinking({ reasoning, label, live = false }: { reasoning: string; label: string; live?: boolean }) {
+  return (
+    <details className="thinking" data-live={live || undefined}>
+      <summary>{label}</summary>
+      <div className="thinking-text">{reasoning}</div>
+    </details>
+  );
+}
+
+function thoughtLabel(ms: number | null): string {
+  if (ms === null) return "Thoughts";
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 1) return "Thought for a moment";
+  return seconds < 90 ? `Thought for ${seconds} s` : `Thought for ${Math.round(seconds / 60)} min`;
 }

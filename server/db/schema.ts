@@ -75,6 +75,9 @@ export const conversations = sqliteTable(
 
 export const messageRoles = ["user", "assistant", "system"] as const;
 export const messageStatuses = ["complete", "streaming", "stopped", "error", "interrupted"] as const;
+/** Why the model ended a reply, when it said: `length` means it hit the longest reply asked for. */
+export const finishReasons = ["stop", "length"] as const;
+export type FinishReason = (typeof finishReasons)[number];
 
 export const messages = sqliteTable(
   "messages",
@@ -85,6 +88,10 @@ export const messages = sqliteTable(
       .references(() => conversations.id, { onDelete: "cascade" }),
     role: text("role", { enum: messageRoles }).notNull(),
     content: text("content").notNull().default(""),
+    // A reasoning model's thinking before its answer: shown folded, never sent back upstream.
+    reasoning: text("reasoning").notNull().default(""),
+    // How long it thought: from its first reasoning token to its first word of answer.
+    reasoningMs: integer("reasoning_ms"),
     status: text("status", { enum: messageStatuses }).notNull().default("complete"),
     model: text("model"),
     error: text("error"),
@@ -92,8 +99,11 @@ export const messages = sqliteTable(
     clientMessageId: text("client_message_id"),
     // An assistant reply points at the user message it answers.
     parentId: text("parent_id"),
+    finishReason: text("finish_reason", { enum: finishReasons }),
     promptTokens: integer("prompt_tokens"),
     completionTokens: integer("completion_tokens"),
+    // Counted here, not by the model server (it sent none: the reply was stopped, timed out or failed).
+    usageEstimated: integer("usage_estimated", { mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
   },
   (table) => [

@@ -1,5 +1,7 @@
 import OpenAI from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { createHttpFetch, OversizedEventError } from "./http-fetch";
+import { ThinkTagSplitter } from "./think-tags";
 import type { ChatProvider, CompletionRequest, ProviderEvent } from "./provider";
 import { ProviderError } from "./provider";
 
@@ -39,21 +41,37 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
       } catch (error) {
         throw describeFailure(error, model, where);
       }
+      yield { type: "accepted" };
+      const thinkTags = new ThinkTagSplitter();
       try {
-        for await (const chunk of stream) {
-          // Only what the protocol says may be there: a server can send anything.
-          const text: unknown = chunk.choices?.[0]?.delta?.content;
-          if (typeof text === "string" && text) yield { type: "delta", text };
-          const promptTokens = tokenCount(chunk.usage?.prompt_tokens);
-          const completionTokens = tokenCount(chunk.usage?.completion_tokens);
-          if (promptTokens !== null && completionTokens !== null) yield { type: "usage", promptTokens, completionTokens };
-        }
+        for await (const chunk of stream) yield* eventsOf(chunk, thinkTags);
+        yield* thinkTags.end();
       } catch (error) {
         if (signal.aborted) return;
         throw describeFailure(error, model, where);
       }
     },
   };
+}
+
+/** What one chunk says. Only what the protocol says may be there: a server can send anything. */
+function* eventsOf(chunk: ChatCompletionChunk, thinkTags: ThinkTagSplitter): Generator<ProviderEvent> {
+  const choice = chunk.choices?.[0];
+  // Fields some servers add to OpenAI's delta.
+  const delta = choice?.delta as (ChatCompletionChunk.Choice.Delta & { reasoning_content?: unknown; reasoning?: unknown }) | undefined;
+  // llama.cpp, vLLM and DeepSeek name it reasoning_content; Ollama and OpenRouter reasoning.
+  const reasoning = delta?.reasoning_content ?? delta?.reasoning;
+  if (typeof reasoning === "string" && reasoning) yield { type: "reasoning", text: reasoning };
+  const text = delta?.content;
+  if (typeof text === "string" && text) yield* thinkTags.push(text);
+  const finish: unknown = choice?.finish_reason;
+  if (typeof finish === "string" && finish) {
+    yield* thinkTags.end();
+    yield { type: "finish", reason: finish === "stop" || finish === "length" ? finish : "other" };
+  }
+  const promptTokens = tokenCount(chunk.usage?.prompt_tokens);
+  const completionTokens = tokenCount(chunk.usage?.completion_tokens);
+  if (promptTokens !== null && completionTokens !== null) yield { type: "usage", promptTokens, completionTokens };
 }
 
 /**
@@ -98,9 +116,21 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
       detail: `${where}: ${String(error.cause ?? error.message)}`,
     });
   }
+  // `data: {"error":…}` in the middle of a stream (llama.cpp when its context fills up).
+  if (error instanceof OpenAI.APIError && error.status === undefined && error.error) {
+    return inStreamFailure(error.error, where);
+  }
   if (error instanceof OpenAI.APIError && typeof error.status === "number") {
     const status = error.status;
-    const detail = `${where} answered HTTP ${status}: ${(error.error ? errorText(error.error) : error.message).slice(0, 500)}`;
+    const serverText = (error.error ? errorText(error.error) : error.message).slice(0, 500);
+    const detail = `${where} answered HTTP ${status}: ${serverText}`;
+    if (status === 503) {
+      const loading = /loading/i.test(serverText);
+      return new ProviderError(
+        loading ? "The model server is still loading the model." : `The model server is unavailable (HTTP 503). Try again in a moment.`,
+        { status, detail, reason: "loading", ...retryAfterOf(error.headers) },
+      );
+    }
     if (status === 401)
       return new ProviderError("The model server refused the API key. An admin should check OPENAI_API_KEY.", { status, detail });
     if (status === 403) return new ProviderError(`The model server does not allow this API key to use “${model}”.`, { status, detail });
@@ -116,6 +146,8 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
       });
     }
     if (status >= 500) return new ProviderError(`The model server failed (HTTP ${status}). Try again in a moment.`, { status, detail });
+    const context = contextNumbers(error.error, serverText);
+    if (context) return new ProviderError(TOO_LONG_FOR_MODEL, { status, detail, reason: "context", ...context });
     return new ProviderError(refusalMessage(status, detail), { status, detail });
   }
   if (error instanceof Error && /terminated|socket|ECONNRESET|premature/i.test(`${error.message} ${String(error.cause)}`)) {
@@ -126,16 +158,68 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
   return error;
 }
 
+const TOO_LONG_FOR_MODEL = "The conversation is too long for this model. Start a new conversation, or send a shorter message.";
+
+/**
+ * The context window and the prompt's size in tokens, from a refusal that says the prompt is
+ * too long: llama.cpp sends them as fields, OpenAI and vLLM in words.
+ */
+function contextNumbers(body: unknown, text: string): { contextTokens?: number; promptTokens?: number } | null {
+  if (!CONTEXT_TOO_SMALL.test(text)) return null;
+  const fields = (typeof body === "object" && body !== null ? body : {}) as { n_ctx?: unknown; n_prompt_tokens?: unknown };
+  const contextTokens =
+    tokenCount(fields.n_ctx) ?? firstNumber(text, [/maximum context length is (\d+)/i, /available context size \((\d+) tokens\)/i]);
+  const promptTokens =
+    tokenCount(fields.n_prompt_tokens) ??
+    firstNumber(text, [/(\d+) in the messages/i, /messages resulted in (\d+) tokens/i, /request \((\d+) tokens\)/i]);
+  return { ...(contextTokens ? { contextTokens } : {}), ...(promptTokens ? { promptTokens } : {}) };
+}
+
+const CONTEXT_TOO_SMALL =
+  /context[ _]?(length|size|window)|maximum context|too many tokens|exceeds the (available )?context|prompt is too long/i;
+
+function firstNumber(text: string, patterns: RegExp[]): number | null {
+  for (const pattern of patterns) {
+    const match = text.match(pattern);
+    if (match) return Number(match[1]);
+  }
+  return null;
+}
+
+/**
+ * An error the server sent inside the stream, after part of the reply: the text so far is
+ * kept, and the person reads what the server said. Its words go in quotes, cut short, with
+ * addresses taken out (they are for the log).
+ */
+function inStreamFailure(body: object, where: string): ProviderError {
+  const text = errorText(body).slice(0, 500);
+  const detail = `${where} sent an error in the stream: ${text}`;
+  if (/context (size|length|window)|exceeds the (available )?context/i.test(text)) {
+    return new ProviderError(
+      "The model ran out of room in its context window in the middle of the reply; the text so far is kept. Start a new conversation, or ask for a shorter answer.",
+      { detail, reason: "context" },
+    );
+  }
+  const quoted = withoutAddresses(text).replace(/\s+/g, " ").trim().slice(0, 200);
+  return new ProviderError(
+    `The model server stopped the reply with an error${quoted ? `: “${quoted}”` : ""}. The text so far is kept; try again.`,
+    { detail },
+  );
+}
+
+function withoutAddresses(text: string): string {
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "[address]")
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, "[address]")
+    .replace(/\[?\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\]?/gi, "[address]");
+}
+
 /**
  * A request the model server refused (4xx), in words a person can act on. Its own text can be
  * long, technical or reveal internal details: known reasons are named, the rest goes to the log.
  */
 function refusalMessage(status: number, detail: string): string {
-  if (
-    /context[ _]?(length|size|window)|maximum context|too many tokens|exceeds the (available )?context|prompt is too long/i.test(detail)
-  ) {
-    return "The conversation is too long for this model. Start a new conversation, or send a shorter message.";
-  }
+  if (CONTEXT_TOO_SMALL.test(detail)) return TOO_LONG_FOR_MODEL;
   if (/content[ _]?(policy|filter|management)|safety system|flagged/i.test(detail)) {
     return "The model provider refused this request under its content policy.";
   }
@@ -143,6 +227,11 @@ function refusalMessage(status: number, detail: string): string {
     return "The model provider's account has run out of credit or quota. Tell an admin.";
   }
   return `The model server rejected the request (HTTP ${status}). Try again; if it keeps failing, an admin can find the reason in the server's log.`;
+}
+
+function retryAfterOf(headers: Headers | undefined): { retryAfterSeconds?: number } {
+  const seconds = retryAfter(headers);
+  return seconds ? { retryAfterSeconds: seconds } : {};
 }
 
 function retryAfter(headers: Headers | undefined): number | undefined {

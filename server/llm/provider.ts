@@ -1,3 +1,5 @@
+import type { FinishReason } from "../db/schema";
+
 /**
  * What generation needs from a model server. The OpenAI-compatible implementation is the
  * only one in production; the interface keeps generation testable and provider-neutral.
@@ -16,7 +18,16 @@ export interface CompletionRequest {
   signal: AbortSignal;
 }
 
-export type ProviderEvent = { type: "delta"; text: string } | { type: "usage"; promptTokens: number; completionTokens: number };
+export type ProviderEvent =
+  /** The server answered with a stream (it may still be reading the prompt). */
+  | { type: "accepted" }
+  /** Answer text. */
+  | { type: "delta"; text: string }
+  /** A reasoning model's thinking (`reasoning_content`, `reasoning`, or a leading `<think>` block). */
+  | { type: "reasoning"; text: string }
+  /** Why the model ended: `length` when it hit `maxTokens` or the context window. */
+  | { type: "finish"; reason: FinishReason | "other" }
+  | { type: "usage"; promptTokens: number; completionTokens: number };
 
 export interface ChatProvider {
   stream(request: CompletionRequest): AsyncIterable<ProviderEvent>;
@@ -31,8 +42,22 @@ export class ProviderError extends Error {
   override name = "ProviderError";
   constructor(
     message: string,
-    readonly details: { status?: number; retryAfterSeconds?: number; detail?: string } = {},
+    readonly details: ProviderErrorDetails = {},
   ) {
     super(message);
   }
+}
+
+export interface ProviderErrorDetails {
+  status?: number;
+  retryAfterSeconds?: number;
+  detail?: string;
+  /**
+   * `loading`: the server is starting or loading the model (503), worth asking again shortly.
+   * `context`: the prompt did not fit the model's context window; the server's numbers, when it
+   * gave them, say how big the window is and how it counted the prompt.
+   */
+  reason?: "loading" | "context";
+  contextTokens?: number;
+  promptTokens?: number;
 }

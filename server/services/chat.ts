@@ -4,11 +4,12 @@ import type { Db } from "../db/client";
 import { newId } from "../db/ids";
 import { messages, type ConversationRow, type MessageRow } from "../db/schema";
 import type { Env } from "../env";
+import { fitPrompt, PromptTooLongError, type ContextLimits, type ModelLimits } from "../llm/context-window";
 import type { ModelCatalog } from "../llm/models";
 import type { ChatTurn } from "../llm/provider";
 import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
-import type { GenerationRegistry } from "./generation";
+import type { GenerationRegistry, GenerationUpdate, PromptSource, ReplyPhase } from "./generation";
 import {
   hasMessages,
   insertMessage,
@@ -29,6 +30,7 @@ export interface ChatDeps {
   env: Pick<Env, "CHAT_HISTORY_CHARS">;
   generations: GenerationRegistry;
   models: ModelCatalog;
+  modelLimits: ModelLimits;
   limits: RateLimits;
   quota: StorageQuota;
 }
@@ -55,6 +57,10 @@ export const regenerateInput = z.object({ messageId: idText, model: z.string().t
 export type StreamEvent =
   | { type: "start"; userMessage: Message; assistantMessage: Message }
   | { type: "delta"; text: string }
+  /** A reasoning model's thinking, streamed before (or between) its answer. */
+  | { type: "reasoning"; text: string }
+  /** Before the first token: waiting for a busy model server, or for one loading its model (null: no longer). */
+  | { type: "status"; status: ReplyPhase | null }
   | { type: "done"; assistantMessage: Message }
   | { type: "error"; message: string; assistantMessage: Message };
 
@@ -92,6 +98,10 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   if (deps.generations.isRunningIn(conversation.id)) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
+  // Said before anything is stored, so the message stays in the composer to be shortened.
+  fitOrRefuse(() =>
+    fitPrompt({ system: conversation.systemPrompt, question: input.content, history: [] }, deps.modelLimits.limitsFor(model)),
+  );
 
   const pair = db.transaction(() => insertPair(db, conversation, { ...input, model }));
   deps.quota.added(userId, input.content.length);
@@ -99,9 +109,18 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
     userId,
     message: pair.assistantMessage,
     model,
-    messages: promptFor(db, conversation, pair.userMessage.id, deps.env.CHAT_HISTORY_CHARS),
+    prompt: promptSource(deps, conversation, pair.userMessage, model),
   });
   return pair;
+}
+
+function fitOrRefuse<T>(fit: () => T): T {
+  try {
+    return fit();
+  } catch (error) {
+    if (error instanceof PromptTooLongError) throw new ServiceError("BAD_REQUEST", error.message, "content");
+    throw error;
+  }
 }
 
 function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
@@ -161,34 +180,37 @@ function requireCapacity(deps: ChatDeps, userId: string): void {
 }
 
 /**
- * What the model is sent: the system prompt, then as many of the latest turns as fit in
- * the budget (oldest dropped first); the system prompt and the newest message always go.
- * Read newest first, so a long conversation costs no more than a short one.
+ * What the model is sent: the system prompt, the question, and as many of the turns before it
+ * as fit the model's context window (context-window.ts), built again for a smaller window when
+ * the server says its window is smaller than configured.
  */
-export function promptFor(db: Db, conversation: ConversationRow, newestUserMessageId: string, budgetChars: number): ChatTurn[] {
-  let question: string | undefined;
-  const earlier: ChatTurn[] = [];
-  let remaining = budgetChars - (conversation.systemPrompt?.length ?? 0);
-  for (const row of newestMessagesOf(db, conversation.id)) {
+function promptSource(deps: ChatDeps, conversation: ConversationRow, question: MessageRow, model: string): PromptSource {
+  const refit = (limits: ContextLimits) =>
+    fitPrompt(
+      { system: conversation.systemPrompt, question: question.content, history: turnsBefore(deps, conversation.id, question.id) },
+      limits,
+    );
+  return { plan: refit(deps.modelLimits.limitsFor(model)), refit };
+}
+
+/**
+ * The turns before a message, newest first, read a page at a time as far as the caller goes:
+ * a long conversation costs no more than a short one. CHAT_HISTORY_CHARS, when set, caps them.
+ */
+function* turnsBefore(deps: ChatDeps, conversationId: string, questionId: string): Generator<ChatTurn> {
+  let found = false;
+  let chars = 0;
+  for (const row of newestMessagesOf(deps.db, conversationId)) {
     // Newer than the question: the reply being written for it.
-    if (question === undefined) {
-      if (row.id === newestUserMessageId) {
-        question = row.content;
-        remaining -= row.content.length;
-      }
+    if (!found) {
+      found = row.id === questionId;
       continue;
     }
     if (!isUsableTurn(row)) continue;
-    remaining -= row.content.length;
-    if (remaining < 0) break;
-    earlier.push({ role: row.role === "assistant" ? "assistant" : "user", content: row.content });
+    chars += row.content.length;
+    if (deps.env.CHAT_HISTORY_CHARS !== undefined && chars > deps.env.CHAT_HISTORY_CHARS) return;
+    yield { role: row.role === "assistant" ? "assistant" : "user", content: row.content };
   }
-  if (question === undefined) throw new Error(`message ${newestUserMessageId} is not in conversation ${conversation.id}`);
-  const turns = earlier.reverse();
-  // A history that starts with a reply confuses some models: begin at a user turn.
-  while (turns[0]?.role === "assistant") turns.shift();
-  const system: ChatTurn[] = conversation.systemPrompt ? [{ role: "system", content: conversation.systemPrompt }] : [];
-  return [...system, ...turns, { role: "user", content: question }];
 }
 
 function isUsableTurn(row: { role: MessageRow["role"]; content: string; status: MessageRow["status"] }): boolean {
@@ -211,8 +233,9 @@ export interface TrackedStreamEvent {
 
 /**
  * The events of one reply, from its start or from just after `lastEventId`. Event ids are
- * `<messageId>:<characters seen>`, so a reconnect resumes at the exact character whether the
- * reply is still running here or already saved.
+ * `<messageId>:<characters seen>`, or `<messageId>:<characters seen>.<characters of thinking
+ * seen>` once a reasoning model has thought, so a reconnect resumes at the exact character
+ * of both, whether the reply is still running here or already saved.
  */
 export function replyEvents(
   deps: ChatDeps,
@@ -229,33 +252,53 @@ export function startedReplyEvents(deps: ChatDeps, pair: ReplyPair, signal: Abor
   return exchangeEvents(deps, { reply: pair.assistantMessage, question: pair.userMessage }, null, signal);
 }
 
+export interface ReplyPosition {
+  offset: number;
+  reasoningOffset: number;
+}
+
+export function eventId(messageId: string, { offset, reasoningOffset }: ReplyPosition, end = false): string {
+  return `${messageId}:${offset}${reasoningOffset > 0 ? `.${reasoningOffset}` : ""}${end ? ":end" : ""}`;
+}
+
 async function* exchangeEvents(
   deps: ChatDeps,
   { reply, question }: { reply: MessageRow; question: MessageRow | null },
-  resumeFrom: number | null,
+  resumeFrom: ReplyPosition | null,
   signal: AbortSignal,
 ): AsyncGenerator<TrackedStreamEvent> {
   const generation = deps.generations.get(reply.id);
-  const id = (offset: number, end = false) => `${reply.id}:${offset}${end ? ":end" : ""}`;
 
   if (resumeFrom === null) {
-    const assistantMessage = toMessage({ ...reply, content: "", status: "streaming", error: null });
+    const assistantMessage = toMessage({ ...reply, content: "", reasoning: "", status: "streaming", error: null });
     const userMessage = question ? toMessage(question) : assistantMessage;
-    yield { id: id(0), data: { type: "start", userMessage, assistantMessage } };
+    yield { id: eventId(reply.id, { offset: 0, reasoningOffset: 0 }), data: { type: "start", userMessage, assistantMessage } };
   }
-  const updates = generation ? generation.follow(resumeFrom ?? 0, signal) : storedUpdates(reply, resumeFrom ?? 0);
+  // Each event's id counts only what it and the events before it carried.
+  let seen = resumeFrom ?? { offset: 0, reasoningOffset: 0 };
+  const updates = generation ? generation.follow(seen, signal) : storedUpdates(reply, seen);
   for await (const update of updates) {
-    if (update.delta) yield { id: id(update.offset), data: { type: "delta", text: update.delta } };
-    if (update.final) yield { id: id(update.offset, true), data: endEvent(update.final) };
+    if (update.phase !== undefined) yield { id: eventId(reply.id, seen), data: { type: "status", status: update.phase } };
+    if (update.reasoning) {
+      seen = { ...seen, reasoningOffset: update.reasoningOffset };
+      yield { id: eventId(reply.id, seen), data: { type: "reasoning", text: update.reasoning } };
+    }
+    if (update.delta) {
+      seen = { ...seen, offset: update.offset };
+      yield { id: eventId(reply.id, seen), data: { type: "delta", text: update.delta } };
+    }
+    if (update.final) yield { id: eventId(reply.id, seen, true), data: endEvent(update.final) };
   }
 }
 
-function* storedUpdates(reply: MessageRow, fromOffset: number) {
-  const rest = reply.content.slice(fromOffset);
-  if (rest) yield { delta: rest, offset: reply.content.length };
+function* storedUpdates(reply: MessageRow, from: ReplyPosition): Generator<GenerationUpdate> {
+  const reasoning = reply.reasoning.slice(from.reasoningOffset);
+  const delta = reply.content.slice(from.offset);
+  const position = { offset: reply.content.length, reasoningOffset: reply.reasoning.length };
+  if (reasoning || delta) yield { ...position, ...(reasoning ? { reasoning } : {}), ...(delta ? { delta } : {}) };
   // A reply still marked `streaming` that no generation here owns was cut off by a restart.
   const final = reply.status === "streaming" ? { ...reply, status: "interrupted" as const, error: INTERRUPTED } : reply;
-  yield { offset: reply.content.length, final };
+  yield { ...position, final };
 }
 
 const INTERRUPTED = "The server restarted before this reply finished. Send the message again to get a new reply.";
@@ -266,15 +309,17 @@ function endEvent(final: MessageRow): StreamEvent {
   return { type: "error", message: final.error ?? INTERRUPTED, assistantMessage };
 }
 
+const EVENT_ID = /^([0-9a-z]+):(\d+)(?:\.(\d+))?(:end)?$/;
+
 /** `null` for no (or a foreign) event id: the client then gets the reply from its start. */
-export function parseEventId(lastEventId: string | null | undefined, messageId?: string): number | null {
-  const match = lastEventId?.match(/^([0-9a-z]+):(\d+)(:end)?$/);
+export function parseEventId(lastEventId: string | null | undefined, messageId?: string): ReplyPosition | null {
+  const match = lastEventId?.match(EVENT_ID);
   if (!match || (messageId && match[1] !== messageId)) return null;
-  return Number(match[2]);
+  return { offset: Number(match[2]), reasoningOffset: Number(match[3] ?? 0) };
 }
 
 export function messageIdOfEventId(lastEventId: string | null | undefined): string | null {
-  return lastEventId?.match(/^([0-9a-z]+):\d+(:end)?$/)?.[1] ?? null;
+  return lastEventId?.match(EVENT_ID)?.[1] ?? null;
 }
 
 /** Stops a running reply and answers it with the text so far; a finished one is answered as it is. */
@@ -309,6 +354,7 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
   }
   if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
+  const prompt = fitOrRefuse(() => promptSource(deps, conversation, question, chosen));
   // The prepared queries run on the one connection, inside this transaction too.
   const fresh = deps.db.transaction(() => {
     deps.db.delete(messages).where(eq(messages.id, reply.id)).run();
@@ -316,12 +362,7 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
     recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen });
     return row;
   });
-  deps.generations.start({
-    userId,
-    message: fresh,
-    model: chosen,
-    messages: promptFor(deps.db, conversation, question.id, deps.env.CHAT_HISTORY_CHARS),
-  });
+  deps.generations.start({ userId, message: fresh, model: chosen, prompt });
   return toMessage(fresh);
 }
 

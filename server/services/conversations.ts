@@ -84,11 +84,18 @@ export interface Message {
   conversationId: string;
   role: MessageRow["role"];
   content: string;
+  /** A reasoning model's thinking ("" for none): shown folded, never sent back to the model. */
+  reasoning: string;
+  /** How long the model thought before answering, in milliseconds. */
+  reasoningMs: number | null;
   status: MessageRow["status"];
+  /** `length`: the reply stopped at the longest reply allowed (it can be continued). */
+  finishReason: MessageRow["finishReason"];
   model: string | null;
   error: string | null;
   createdAt: string;
-  usage: { promptTokens: number; completionTokens: number } | null;
+  /** Tokens used; `estimated` when the model server did not report them (stopped, timed out, failed). */
+  usage: { promptTokens: number; completionTokens: number; estimated: boolean } | null;
 }
 
 export function toConversation(row: ConversationRow): Conversation {
@@ -108,13 +115,16 @@ export function toMessage(row: MessageRow): Message {
     conversationId: row.conversationId,
     role: row.role,
     content: row.content,
+    reasoning: row.reasoning,
+    reasoningMs: row.reasoningMs,
     status: row.status,
+    finishReason: row.finishReason,
     model: row.model,
     error: row.error,
     createdAt: row.createdAt.toISOString(),
     usage:
       row.promptTokens !== null && row.completionTokens !== null
-        ? { promptTokens: row.promptTokens, completionTokens: row.completionTokens }
+        ? { promptTokens: row.promptTokens, completionTokens: row.completionTokens, estimated: row.usageEstimated }
         : null,
   };
 }

@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Db } from "../db/client";
 import type { MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import { unavailableReason } from "../db/write-gate";
-import { ProviderError, type ChatProvider, type ChatTurn } from "../llm/provider";
+import { PromptTooLongError, type ContextLimits, type ModelLimits, type PromptPlan } from "../llm/context-window";
+import { ProviderError, type ChatProvider } from "../llm/provider";
+import { estimateTokens } from "../llm/tokens";
 import type { Logger } from "../logger";
 import { saveReply, saveReplyText, touchConversation } from "./message-queries";
 
@@ -13,18 +16,41 @@ import { saveReply, saveReplyText, touchConversation } from "./message-queries";
  * of the partial text now and then, so a crash loses little).
  */
 
-export type GenerationEnv = Pick<Env, "OPENAI_FIRST_TOKEN_TIMEOUT_MS" | "OPENAI_IDLE_TIMEOUT_MS" | "MAX_REPLY_TOKENS" | "MAX_REPLY_CHARS">;
+export type GenerationEnv = Pick<Env, "OPENAI_IDLE_TIMEOUT_MS" | "MAX_REPLY_CHARS">;
+
+/** Where a reply stands before its first token, for the person waiting (null once it flows). */
+export interface ReplyPhase {
+  phase: "waiting" | "loading";
+  message: string;
+}
 
 export interface GenerationUpdate {
   /** Text added since the subscriber's last update (coalesced when the subscriber is slower than the model). */
   delta?: string;
-  /** Characters of the reply the subscriber has now seen. */
+  /** Thinking added since the subscriber's last update. */
+  reasoning?: string;
+  /** The reply's phase changed (null: no longer waiting or loading). */
+  phase?: ReplyPhase | null;
+  /** Characters of the reply, and of its thinking, the subscriber has now seen. */
   offset: number;
+  reasoningOffset: number;
   /** The saved message, once the generation is over. */
   final?: MessageRow;
 }
 
+/** What a generation sends, and how to build it again for a smaller window (context-window.ts). */
+export interface PromptSource {
+  plan: PromptPlan;
+  refit(limits: ContextLimits): PromptPlan;
+}
+
 const CHECKPOINT_MS = 1_000;
+/** No answer at all (not even headers) this long: the server is most likely busy with others. */
+const WAITING_AFTER_MS = 2_000;
+/** Asking a loading server again: after 0.5, 1, 2, 4 s, then every 5 s (the first-token timeout ends it). */
+const LOADING_RETRY_MS = [500, 1_000, 2_000, 4_000, 5_000];
+/** Prompts refused as too long are fitted again this often, each time to what the server said. */
+const MAX_REFITS = 2;
 /**
  * The shortest time between two wake-ups of a reply's followers while text arrives. Tokens
  * that arrive within one window go out as one event: a browser paints at most once a frame
@@ -38,19 +64,32 @@ export function batchWindowMs(runningReplies: number): number {
   return Math.min(40, 15 + Math.max(0, Math.floor((runningReplies - 100) / 16)));
 }
 
-type AbortReason =
-  { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string } | { kind: "too long"; chars: number };
+type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string } | { kind: "too long" };
 
 const GENERIC_FAILURE = "Something went wrong while generating the reply. Try again.";
 
+type Outcome = Pick<MessageRow, "status" | "error" | "finishReason">;
+
 export class Generation {
   private text = "";
-  private checkpointed = 0;
+  private reasoning = "";
+  /** When the first thinking arrived, and how long the thinking took (until the first word of answer). */
+  private reasoningStartedAt: number | null = null;
+  private reasoningMs: number | null = null;
+  private checkpointed = { text: 0, reasoning: 0 };
+  private finishReason: MessageRow["finishReason"] = null;
+  private phase: ReplyPhase | null = null;
+  /** Counts phase changes, so each follower hears of every one. */
+  private phaseVersion = 0;
+  /** The server answered with a stream: it spent tokens on this reply, reported or not. */
+  private accepted = false;
+  private plan: PromptPlan;
   private final: MessageRow | null = null;
   /** The final message is in the database (not only in memory). */
   private saved = false;
   private usage: { promptTokens: number; completionTokens: number } | null = null;
   private readonly controller = new AbortController();
+  private readonly watchdog = new Watchdog();
   /** Followers waiting for more text: woken together, at most once per batch window. */
   private readonly waiting = new Set<() => void>();
   private lastWake = -Infinity;
@@ -58,14 +97,11 @@ export class Generation {
   readonly done: Promise<MessageRow>;
 
   constructor(
-    private readonly db: Db,
-    private readonly provider: ChatProvider,
-    private readonly env: GenerationEnv,
-    private readonly logger: Logger,
+    private readonly deps: GenerationDeps,
     readonly message: MessageRow,
-    private readonly request: { model: string; messages: ChatTurn[] },
-    private readonly ticker: BatchTicker,
+    private readonly request: { model: string; prompt: PromptSource },
   ) {
+    this.plan = request.prompt.plan;
     this.done = this.run();
   }
 
@@ -86,25 +122,39 @@ export class Generation {
   }
 
   /**
-   * Everything after `fromOffset` characters, then live updates, then the final message.
-   * Reading the text and starting to wait happen in one synchronous step, so nothing slips
-   * between. A follower slower than the model gets the text that piled up in one update.
+   * Everything after the given offsets (characters of the text, and of the thinking), then live
+   * updates, then the final message. Reading the text and starting to wait happen in one
+   * synchronous step, so nothing slips between. A follower slower than the model gets the text
+   * that piled up in one update.
    */
-  async *follow(fromOffset: number, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
-    let offset = Math.min(fromOffset, this.text.length);
+  async *follow(from: { offset: number; reasoningOffset: number }, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
+    let offset = Math.min(from.offset, this.text.length);
+    let reasoningOffset = Math.min(from.reasoningOffset, this.reasoning.length);
+    let phaseVersion = this.phase ? -1 : this.phaseVersion;
     let wake: (() => void) | undefined;
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal.aborted) {
+        const update: GenerationUpdate = { offset, reasoningOffset };
+        if (phaseVersion !== this.phaseVersion) {
+          phaseVersion = this.phaseVersion;
+          update.phase = this.phase;
+        }
+        if (this.reasoning.length > reasoningOffset) {
+          update.reasoning = this.reasoning.slice(reasoningOffset);
+          update.reasoningOffset = reasoningOffset = this.reasoning.length;
+        }
         if (this.text.length > offset) {
-          const delta = this.text.slice(offset);
-          offset = this.text.length;
-          yield { delta, offset };
+          update.delta = this.text.slice(offset);
+          update.offset = offset = this.text.length;
+        }
+        if (update.phase !== undefined || update.reasoning || update.delta) {
+          yield update;
           continue;
         }
         if (this.final) {
-          yield { offset, final: this.final };
+          yield { offset, reasoningOffset, final: this.final };
           return;
         }
         await new Promise<void>((resolve) => {
@@ -126,12 +176,12 @@ export class Generation {
   /** New text: followers hear of it now, or when the current batch window closes. */
   private textAdded() {
     if (this.wakeScheduled) return;
-    const wait = this.lastWake + this.ticker.windowMs() - performance.now();
+    const wait = this.lastWake + this.deps.ticker.windowMs() - performance.now();
     if (wait <= 0) {
       this.wakeFollowers();
     } else {
       this.wakeScheduled = true;
-      this.ticker.schedule(this, wait);
+      this.deps.ticker.schedule(this, wait);
     }
   }
 
@@ -144,55 +194,167 @@ export class Generation {
     for (const wake of waiting) wake();
   }
 
+  private setPhase(phase: ReplyPhase | null) {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    this.phaseVersion++;
+    this.wakeFollowers();
+  }
+
   private async run(): Promise<MessageRow> {
     const signal = this.controller.signal;
-    const watchdog = new Watchdog();
-    watchdog.arm(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.firstTokenTimeoutMessage() }));
+    const firstTokenMs = this.deps.limits.firstTokenTimeoutMs(this.request.model);
+    this.watchdog.arm(firstTokenMs, () => this.abort({ kind: "timeout", message: this.firstTokenTimeoutMessage(firstTokenMs) }));
     const checkpoint = setInterval(() => this.checkpoint(), CHECKPOINT_MS);
 
-    let outcome: { status: MessageRow["status"]; error: string | null };
+    let outcome: Outcome;
     try {
-      for await (const event of this.provider.stream({ ...this.request, maxTokens: this.env.MAX_REPLY_TOKENS, signal })) {
-        // Chunks already read when the reply was stopped or cut off are not part of it.
-        if (signal.aborted) break;
-        if (event.type === "usage") {
-          this.usage = { promptTokens: event.promptTokens, completionTokens: event.completionTokens };
-          continue;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.streamReply(signal);
+          break;
+        } catch (error) {
+          if (signal.aborted || this.text || this.reasoning || !(error instanceof ProviderError)) throw error;
+          await this.recover(error, attempt, signal);
         }
-        if (this.text === "") {
-          watchdog.arm(this.env.OPENAI_IDLE_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.idleTimeoutMessage() }));
-        } else {
-          watchdog.restart();
-        }
-        this.text += event.text;
-        // A server that ignores the length asked for (or streams forever) stops here: 130 MB in
-        // 25 s once, and 1.3 GB of memory.
-        if (this.text.length > this.env.MAX_REPLY_CHARS) {
-          this.text = this.text.slice(0, this.env.MAX_REPLY_CHARS);
-          this.abort({ kind: "too long", chars: this.env.MAX_REPLY_CHARS });
-        }
-        this.textAdded();
       }
       if (signal.aborted) outcome = outcomeOfAbort(signal.reason as AbortReason);
-      else if (this.text.trim() === "") outcome = this.emptyReply();
-      else outcome = { status: "complete", error: null };
+      else outcome = this.outcomeOfEnd();
     } catch (error) {
       outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfFailure(error);
     } finally {
-      watchdog.disarm();
+      this.watchdog.disarm();
       clearInterval(checkpoint);
     }
     return this.finish(outcome);
   }
 
-  private outcomeOfFailure(error: unknown): { status: MessageRow["status"]; error: string } {
+  /** One request to the model server, its events added to the reply as they come. */
+  private async streamReply(signal: AbortSignal): Promise<void> {
+    const waiting = setTimeout(() => this.setPhase(WAITING), WAITING_AFTER_MS);
+    try {
+      const { model } = this.request;
+      const { messages, maxTokens } = this.plan;
+      for await (const event of this.deps.provider.stream({ model, messages, maxTokens, signal })) {
+        // Chunks already read when the reply was stopped or cut off are not part of it.
+        if (signal.aborted) break;
+        switch (event.type) {
+          case "accepted":
+            clearTimeout(waiting);
+            this.accepted = true;
+            this.setPhase(null);
+            break;
+          case "usage":
+            this.usage = { promptTokens: event.promptTokens, completionTokens: event.completionTokens };
+            break;
+          case "finish":
+            this.finishReason = event.reason === "other" ? null : event.reason;
+            break;
+          case "reasoning":
+            this.tokenArrived();
+            this.reasoningStartedAt ??= performance.now();
+            this.reasoning += event.text;
+            this.capLength();
+            this.textAdded();
+            break;
+          case "delta":
+            this.tokenArrived();
+            if (this.reasoningStartedAt !== null && this.reasoningMs === null) {
+              this.reasoningMs = Math.round(performance.now() - this.reasoningStartedAt);
+            }
+            this.text += event.text;
+            this.capLength();
+            this.textAdded();
+            break;
+        }
+      }
+    } finally {
+      clearTimeout(waiting);
+    }
+  }
+
+  /** Thinking is activity as much as text: from the first token on, only silence times out. */
+  private tokenArrived() {
+    if (this.text || this.reasoning) return this.watchdog.restart();
+    this.setPhase(null);
+    this.watchdog.arm(this.deps.env.OPENAI_IDLE_TIMEOUT_MS, () => this.abort({ kind: "timeout", message: this.idleTimeoutMessage() }));
+  }
+
+  /**
+   * A server that ignores the length asked for (or streams forever) stops here: 130 MB in 25 s
+   * once, and 1.3 GB of memory. The thinking counts too.
+   */
+  private capLength() {
+    const max = this.deps.env.MAX_REPLY_CHARS;
+    if (this.text.length + this.reasoning.length <= max) return;
+    this.reasoning = this.reasoning.slice(0, max);
+    this.text = this.text.slice(0, max - this.reasoning.length);
+    this.abort({ kind: "too long" });
+  }
+
+  /**
+   * Before the first token, two refusals are worth asking again for: a server still loading
+   * its model (503), until the first-token timeout; and a prompt too long for a window smaller
+   * than configured, fitted again to what the server said. Anything else ends the reply.
+   */
+  private async recover(error: ProviderError, attempt: number, signal: AbortSignal): Promise<void> {
+    const { model } = this.request;
+    if (error.details.reason === "loading") {
+      this.setPhase({ phase: "loading", message: `${error.message} Trying again…` });
+      const wait = error.details.retryAfterSeconds
+        ? Math.min(10_000, error.details.retryAfterSeconds * 1000)
+        : LOADING_RETRY_MS[Math.min(attempt, LOADING_RETRY_MS.length - 1)]!;
+      this.deps.logger.info(
+        { messageId: this.message.id, model, attempt, waitMs: wait, detail: error.details.detail },
+        "model server loading; retrying",
+      );
+      await sleep(wait, undefined, { signal }).catch(() => {});
+      return;
+    }
+    if (error.details.reason === "context" && attempt < MAX_REFITS && this.deps.limits.learn(model, this.plan, error.details)) {
+      const limits = this.deps.limits.limitsFor(model);
+      this.deps.logger.warn(
+        {
+          messageId: this.message.id,
+          model,
+          contextTokens: limits.contextTokens,
+          tokenRatio: limits.tokenRatio,
+          detail: error.details.detail,
+        },
+        "the model's context window is smaller than configured (MODEL_CONTEXT_TOKENS); sending a shorter history",
+      );
+      this.plan = this.request.prompt.refit(limits);
+      return;
+    }
+    throw error;
+  }
+
+  private outcomeOfEnd(): Outcome {
+    if (this.text.trim() !== "") return { status: "complete", error: null, finishReason: this.finishReason };
+    if (this.reasoning.trim() !== "") {
+      this.deps.logger.warn(
+        { messageId: this.message.id, model: this.request.model, finishReason: this.finishReason },
+        "the model thought but never answered",
+      );
+      const why = this.finishReason === "length" ? "reached the longest reply allowed while still thinking" : "stopped after thinking";
+      return {
+        status: "error",
+        error: `The model ${why}, before it wrote an answer. Try again, ask a simpler question, or pick another model.`,
+        finishReason: this.finishReason,
+      };
+    }
+    return this.emptyReply();
+  }
+
+  private outcomeOfFailure(error: unknown): Outcome {
+    if (error instanceof PromptTooLongError) return { status: "error", error: error.message, finishReason: null };
     if (error instanceof ProviderError) {
       const { status, detail } = error.details;
-      this.logger.warn({ messageId: this.message.id, model: this.request.model, status, detail }, error.message);
-      return { status: "error", error: error.message };
+      this.deps.logger.warn({ messageId: this.message.id, model: this.request.model, status, detail }, error.message);
+      return { status: "error", error: error.message, finishReason: null };
     }
-    this.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
-    return { status: "error", error: GENERIC_FAILURE };
+    this.deps.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
+    return { status: "error", error: GENERIC_FAILURE, finishReason: null };
   }
 
   /**
@@ -201,12 +363,13 @@ export class Generation {
    * or the final save, writes the text.
    */
   private checkpoint(): void {
-    if (this.text.length === this.checkpointed) return;
+    const { text, reasoning } = this;
+    if (text.length === this.checkpointed.text && reasoning.length === this.checkpointed.reasoning) return;
     try {
-      saveReplyText(this.db, this.message.id, this.text);
-      this.checkpointed = this.text.length;
+      saveReplyText(this.deps.db, this.message.id, text, reasoning);
+      this.checkpointed = { text: text.length, reasoning: reasoning.length };
     } catch (error) {
-      if (!unavailableReason(error)) this.logger.error({ err: error, messageId: this.message.id }, "could not checkpoint the reply");
+      if (!unavailableReason(error)) this.deps.logger.error({ err: error, messageId: this.message.id }, "could not checkpoint the reply");
     }
   }
 
@@ -215,29 +378,47 @@ export class Generation {
    * message from memory, and the registry retries the save (retrySave) until the database
    * takes it. Until then a reload or a resume is answered from memory too.
    */
-  private finish(outcome: { status: MessageRow["status"]; error: string | null }): MessageRow {
+  private finish(outcome: Outcome): MessageRow {
+    if (this.reasoningStartedAt !== null && this.reasoningMs === null) {
+      this.reasoningMs = Math.round(performance.now() - this.reasoningStartedAt);
+    }
     this.final = {
       ...this.message,
       content: this.text,
-      status: outcome.status,
-      error: outcome.error,
-      promptTokens: this.usage?.promptTokens ?? null,
-      completionTokens: this.usage?.completionTokens ?? null,
+      reasoning: this.reasoning,
+      reasoningMs: this.reasoningMs,
+      ...outcome,
+      ...this.usageToSave(),
     };
+    this.phase = null;
     this.trySave();
     this.wakeFollowers();
     return this.final;
   }
 
+  /**
+   * What the server reported; when it reported nothing (stopped, timed out, failed, or a server
+   * that never reports) but did start on the reply, an estimate, marked as one.
+   */
+  private usageToSave(): Pick<MessageRow, "promptTokens" | "completionTokens" | "usageEstimated"> {
+    if (this.usage) return { ...this.usage, usageEstimated: false };
+    if (!this.accepted) return { promptTokens: null, completionTokens: null, usageEstimated: false };
+    return {
+      promptTokens: this.plan.promptTokens,
+      completionTokens: estimateTokens(this.reasoning) + estimateTokens(this.text),
+      usageEstimated: true,
+    };
+  }
+
   /** Writes the final message; false (and logged) when the database cannot take it now. */
   trySave(): boolean {
     const final = this.final;
+    const { db, logger } = this.deps;
     if (this.saved || !final) return this.saved;
     try {
-      const row = this.db.transaction(() => {
-        const { content, status, error, promptTokens, completionTokens } = final;
-        const saved = saveReply(this.db, final.id, { content, status, error, promptTokens, completionTokens });
-        if (saved) touchConversation(this.db, final.conversationId, new Date());
+      const row = db.transaction(() => {
+        const saved = saveReply(db, final.id, final);
+        if (saved) touchConversation(db, final.conversationId, new Date());
         return saved;
       });
       // Gone with its conversation: followers still get the reply's end, from memory.
@@ -245,40 +426,56 @@ export class Generation {
       this.saved = true;
     } catch (error) {
       const reason = unavailableReason(error);
-      if (reason) this.logger.warn({ messageId: final.id, reason }, "could not save the reply yet; it will be retried");
-      else this.logger.error({ err: error, messageId: final.id }, "could not save the reply; it will be retried");
+      if (reason) logger.warn({ messageId: final.id, reason }, "could not save the reply yet; it will be retried");
+      else logger.error({ err: error, messageId: final.id }, "could not save the reply; it will be retried");
     }
     return this.saved;
   }
 
   /** A stream that ended without a word is no answer: saved as complete, it would look like one. */
-  private emptyReply(): { status: MessageRow["status"]; error: string } {
-    this.logger.warn({ messageId: this.message.id, model: this.request.model }, "the model server ended the reply without any text");
-    return { status: "error", error: "The model sent an empty reply. Try again, or pick another model." };
+  private emptyReply(): Outcome {
+    this.deps.logger.warn({ messageId: this.message.id, model: this.request.model }, "the model server ended the reply without any text");
+    return { status: "error", error: "The model sent an empty reply. Try again, or pick another model.", finishReason: this.finishReason };
   }
 
-  private firstTokenTimeoutMessage() {
-    return `The model server did not start answering within ${seconds(this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS)}. Try again, or pick another model.`;
+  private firstTokenTimeoutMessage(ms: number) {
+    if (this.phase?.phase === "loading") {
+      return `The model server was still loading the model after ${seconds(ms)}. Try again in a minute; an admin can raise MODEL_FIRST_TOKEN_TIMEOUT_MS for this model.`;
+    }
+    return `The model server did not start answering within ${seconds(ms)}. Try again, or pick another model.`;
   }
 
   private idleTimeoutMessage() {
-    return `The model server stopped sending for ${seconds(this.env.OPENAI_IDLE_TIMEOUT_MS)}; the reply was cut short. Try again.`;
+    return `The model server stopped sending for ${seconds(this.deps.env.OPENAI_IDLE_TIMEOUT_MS)}; the reply was cut short. Try again.`;
   }
 }
 
-function outcomeOfAbort(reason: AbortReason): { status: MessageRow["status"]; error: string | null } {
+const WAITING: ReplyPhase = {
+  phase: "waiting",
+  message: "Waiting for the model server: it has not started on this reply yet, and may be busy with other requests.",
+};
+
+/** What every generation of a registry shares. */
+export interface GenerationDeps {
+  db: Db;
+  provider: ChatProvider;
+  env: GenerationEnv;
+  logger: Logger;
+  limits: ModelLimits;
+  ticker: BatchTicker;
+}
+
+function outcomeOfAbort(reason: AbortReason): Outcome {
   switch (reason.kind) {
     case "stopped":
-      return { status: "stopped", error: null };
+      return { status: "stopped", error: null, finishReason: null };
     case "interrupted":
-      return { status: "interrupted", error: "The server shut down before this reply finished." };
+      return { status: "interrupted", error: "The server shut down before this reply finished.", finishReason: null };
     case "timeout":
-      return { status: "error", error: reason.message };
+      return { status: "error", error: reason.message, finishReason: null };
     case "too long":
-      return {
-        status: "error",
-        error: `The reply passed the longest a reply may be here (${reason.chars.toLocaleString("en")} characters) and was cut off. Ask for a shorter answer, or for the rest in parts.`,
-      };
+      // Cut off here rather than by the model: the same to the reader, who can ask it to continue.
+      return { status: "complete", error: null, finishReason: "length" };
   }
 }
 
@@ -334,7 +531,7 @@ export interface StartGeneration {
   userId: string;
   message: MessageRow;
   model: string;
-  messages: ChatTurn[];
+  prompt: PromptSource;
 }
 
 /** The one registry of running generations in this process. */
@@ -343,23 +540,21 @@ export class GenerationRegistry {
   /** Running replies per person (for their limit, and to stop them all) and per conversation (one at a time). */
   private readonly perUser = new Map<string, Set<Generation>>();
   private readonly perConversation = new Map<string, number>();
-  private readonly ticker = new BatchTicker(() => batchWindowMs(this.running.size));
   private readonly retries = new Set<NodeJS.Timeout>();
+  private readonly deps: GenerationDeps;
 
-  constructor(
-    private readonly db: Db,
-    private readonly provider: ChatProvider,
-    private readonly env: GenerationEnv,
-    private readonly logger: Logger,
-  ) {}
+  constructor(db: Db, provider: ChatProvider, env: GenerationEnv, logger: Logger, limits: ModelLimits) {
+    const ticker = new BatchTicker(() => batchWindowMs(this.running.size));
+    this.deps = { db, provider, env, logger, limits, ticker };
+  }
 
-  start({ userId, message, model, messages: turns }: StartGeneration): Generation {
-    const generation = new Generation(this.db, this.provider, this.env, this.logger, message, { model, messages: turns }, this.ticker);
+  start({ userId, message, model, prompt }: StartGeneration): Generation {
+    const generation = new Generation(this.deps, message, { model, prompt });
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
     addCount(this.perConversation, message.conversationId, 1);
     generation.done
-      .catch((error: unknown) => this.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
+      .catch((error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
       .finally(() => {
         removeMember(this.perUser, userId, generation);
         addCount(this.perConversation, message.conversationId, -1);
@@ -423,7 +618,7 @@ export class GenerationRegistry {
     for (const generation of this.running.values()) {
       if (generation.trySave()) continue;
       // Its row stays `streaming` with the last checkpoint: the next start marks it interrupted.
-      this.logger.error({ messageId: generation.messageId }, "a reply could not be saved before shutdown");
+      this.deps.logger.error({ messageId: generation.messageId }, "a reply could not be saved before shutdown");
     }
   }
 

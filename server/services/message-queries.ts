@@ -159,19 +159,22 @@ export function touchConversation(db: Db, id: string, updatedAt: Date): void {
   query.run({ id, updatedAt });
 }
 
-/** The partial text of a running reply, saved now and then so a crash loses little. */
-export function saveReplyText(db: Db, id: string, content: string): void {
+/** The partial text (and thinking) of a running reply, saved now and then so a crash loses little. */
+export function saveReplyText(db: Db, id: string, content: string, reasoning: string): void {
   const query = preparedOnce(db, "saveReplyText", () =>
     db
       .update(messages)
-      .set({ content: setTo<string>("content") })
+      .set({ content: setTo<string>("content"), reasoning: setTo<string>("reasoning") })
       .where(eq(messages.id, p("id")))
       .prepare(),
   );
-  query.run({ id, content });
+  query.run({ id, content, reasoning });
 }
 
-export type ReplyOutcome = Pick<MessageRow, "content" | "status" | "error" | "promptTokens" | "completionTokens">;
+export type ReplyOutcome = Pick<
+  MessageRow,
+  "content" | "reasoning" | "reasoningMs" | "status" | "error" | "finishReason" | "promptTokens" | "completionTokens" | "usageEstimated"
+>;
 
 /** The saved message, or undefined when it is gone (its conversation was deleted meanwhile). */
 export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow | undefined {
@@ -180,10 +183,14 @@ export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow
       .update(messages)
       .set({
         content: setTo<string>("content"),
+        reasoning: setTo<string>("reasoning"),
+        reasoningMs: setTo<number | null>("reasoningMs"),
         status: setTo<MessageRow["status"]>("status"),
         error: setTo<string | null>("error"),
+        finishReason: setTo<MessageRow["finishReason"]>("finishReason"),
         promptTokens: setTo<number | null>("promptTokens"),
         completionTokens: setTo<number | null>("completionTokens"),
+        usageEstimated: setTo<boolean>("usageEstimated"),
       })
       .where(eq(messages.id, p("id")))
       .returning()

@@ -70,7 +70,7 @@ describe("streaming a reply", () => {
       ["user", "How do I bake bread?", "complete"],
       ["assistant", REPLY, "complete"],
     ]);
-    expect(stored[1]!.usage).toEqual({ promptTokens: 5, completionTokens: tokenize(REPLY).length });
+    expect(stored[1]!.usage).toEqual({ promptTokens: 5, completionTokens: tokenize(REPLY).length, estimated: false });
     expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
   });
 
@@ -331,14 +331,15 @@ describe("failures are visible and recoverable", () => {
 
   it("a refusal says what to do; the model server's own words go to the log, not to people", async () => {
     const { api, conversation } = await signedIn();
-    const refused = async (message: string) => {
-      upstream.enqueue({ kind: "status", status: 400, message });
+    const refused = async (message: string, times = 1) => {
+      for (let i = 0; i < times; i++) upstream.enqueue({ kind: "status", status: 400, message });
       return (await api.chat.send({ conversationId: conversation.id, content: "hello" })).assistantMessage.error;
     };
-    expect(await refused("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.")).toBe(
+    // A window the server names is tried once more, fitted to it; refused again, it is too long.
+    expect(await refused("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", 2)).toBe(
       "The conversation is too long for this model. Start a new conversation, or send a shorter message.",
     );
-    expect(await refused("request (411 tokens) exceeds the available context size (256 tokens), try increasing it")).toBe(
+    expect(await refused("request (411 tokens) exceeds the available context size (256 tokens), try increasing it", 2)).toBe(
       "The conversation is too long for this model. Start a new conversation, or send a shorter message.",
     );
     expect(await refused("Invalid value for 'logit_bias' at http://10.1.2.3:8000/internal: expected map")).toBe(
@@ -346,16 +347,18 @@ describe("failures are visible and recoverable", () => {
     );
   });
 
-  it("a model server that never stops is cut off at the longest a reply may be, having been asked for a maximum length", async () => {
-    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "endless", chunk: "more and more " }), {
-      MAX_REPLY_CHARS: "5000",
-      MAX_REPLY_TOKENS: "1200",
-    });
+  it("a model server that never stops is cut off at the longest a reply may be, marked so it can be continued", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { MAX_REPLY_CHARS: "5000", MAX_REPLY_TOKENS: "1200" }));
+    const { api, conversation } = await signedIn();
+    upstream.enqueue({ kind: "endless", chunk: "more and more " });
+    const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "hello" }));
+    const text = textOf(events);
     expect(text.length).toBe(5000);
-    expect(end.assistantMessage).toMatchObject({ status: "error", content: text });
-    expect(end.message).toBe(
-      "The reply passed the longest a reply may be here (5,000 characters) and was cut off. Ask for a shorter answer, or for the rest in parts.",
-    );
+    expect(lastEvent(events)).toMatchObject({
+      type: "done",
+      assistantMessage: { status: "complete", finishReason: "length", content: text, usage: { estimated: true } },
+    });
     expect(upstream.requests[0]!.maxTokens).toEqual({ name: "max_tokens", value: 1200 });
     await eventually(() => upstream.requests[0]!.closedEarly);
   });
@@ -430,27 +433,68 @@ describe("what the model is sent", () => {
     expect(upstream.requests.at(-1)!.messages).toEqual([...expected, { role: "user", content: "and now?" }]);
   });
 
-  it("trimmed to the budget, oldest turns first, never the system prompt or the newest message", async () => {
+  it("trimmed to the model's context window, oldest turns first, never the system prompt or the newest message", async () => {
     await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { CHAT_HISTORY_CHARS: "1000" }));
+    // 1,000 tokens: a quarter is kept for the reply, so the prompt gets 750 (estimated × 1.1).
+    services = await createTestServices(upstreamEnv(upstream, { MODEL_CONTEXT_TOKENS: "16384,fake-small=1000" }));
     const { api } = await signedIn();
-    const conversation = await api.conversations.create({ systemPrompt: "S".repeat(300) });
+    const conversation = await api.conversations.create({ systemPrompt: "You are terse. ".repeat(90) });
+    const words = (word: string, count: number) => `${word} `.repeat(count).trim();
     for (let i = 0; i < 4; i++) {
-      upstream.enqueue({ kind: "reply", text: `answer ${i} ${"a".repeat(100)}` });
-      await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${"q".repeat(100)}` });
+      upstream.enqueue({ kind: "reply", text: `answer ${i} ${words("fine", 60)}` });
+      await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${words("why", 60)}` });
     }
-    await api.chat.send({ conversationId: conversation.id, content: `newest ${"n".repeat(400)}` });
-    const sent = upstream.requests.at(-1)!.messages;
-    expect(sent[0]).toEqual({ role: "system", content: "S".repeat(300) });
-    expect(sent.at(-1)!.content).toMatch(/^newest/);
-    // 1000 - 300 (system) - 407 (newest) leaves room for the last question and answer only.
-    expect(sent.map((message) => message.content.split(" ").slice(0, 2).join(" "))).toEqual([
-      "S".repeat(300),
+    await api.chat.send({ conversationId: conversation.id, content: `newest ${words("now", 150)}` });
+    const request = upstream.requests.at(-1)!;
+    expect(request.messages[0]!.role).toBe("system");
+    expect(request.messages.at(-1)!.content).toMatch(/^newest/);
+    // System ~364, newest ~156, each earlier turn ~67 tokens: two of the eight fit.
+    expect(request.messages.map((message) => message.content.split(" ").slice(0, 2).join(" "))).toEqual([
+      "You are",
       "question 3",
       "answer 3",
-      `newest ${"n".repeat(400)}`,
+      `newest now`,
     ]);
-    expect(sent.reduce((sum, message) => sum + message.content.length, 0)).toBeLessThanOrEqual(1000);
+    // The reply may use what the prompt leaves of the window, at most MAX_REPLY_TOKENS.
+    expect(request.maxTokens!.value).toBeGreaterThan(250);
+    expect(request.maxTokens!.value).toBeLessThan(1000 - 400);
+  });
+
+  it("a message that cannot fit the model's window even alone is refused before anything is stored or sent", async () => {
+    await services.close();
+    services = await createTestServices(upstreamEnv(upstream, { MODEL_CONTEXT_TOKENS: "fake-small=1000,16384" }));
+    const { api, conversation } = await signedIn();
+    await expect(api.chat.send({ conversationId: conversation.id, content: "word ".repeat(2_000) })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(
+        /^This message is about 2,2\d\d tokens .* “fake-small” can read about 750 and still answer\. Shorten the message/,
+      ),
+    });
+    expect(upstream.requests).toHaveLength(0);
+    expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(0);
+  });
+
+  it("a window smaller than configured is learned from the server's refusal: the message goes through with less history", async () => {
+    const { api, conversation } = await signedIn();
+    for (let i = 0; i < 6; i++) {
+      upstream.enqueue({ kind: "reply", text: `answer ${i} ${"and so on ".repeat(80)}` });
+      await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${"tell me more ".repeat(80)}` });
+    }
+    const before = upstream.requests.length;
+    upstream.enqueue({
+      kind: "status",
+      status: 400,
+      message: "request (2900 tokens) exceeds the available context size (1024 tokens), try increasing it",
+    });
+    const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "and the last one?" });
+    expect(assistantMessage.status).toBe("complete");
+    const [refusedRequest, retried] = upstream.requests.slice(before);
+    expect(refusedRequest!.messages.length).toBe(13);
+    expect(retried!.messages.length).toBeLessThan(7);
+    expect(retried!.messages.at(-1)!.content).toBe("and the last one?");
+    // Remembered: the next message is fitted to the learned window at once.
+    await api.chat.send({ conversationId: conversation.id, content: "thanks" });
+    expect(upstream.requests.length).toBe(before + 3);
   });
 });
 

@@ -244,7 +244,7 @@ describe("what one person may keep", () => {
 
   it("so much text, counted across messages, replies and system prompts; deleting makes room", async () => {
     await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { STORAGE_PER_USER_MB: "1" }));
+    services = await createTestServices(upstreamEnv(upstream, { STORAGE_PER_USER_MB: "1", MODEL_CONTEXT_TOKENS: "1000000" }));
     const user = await createUser(services);
     const { api } = await callerFor(services, { userId: user.id });
     const big = await api.conversations.create({ systemPrompt: "s".repeat(20_000) });
