@@ -9,8 +9,26 @@ import { setTimeout as sleep } from "node:timers/promises";
  */
 
 export type FakeBehavior =
-  /** A normal reply: `text` (default: the demo reply) streamed in word-sized tokens. */
-  | { kind: "reply"; text?: string; tokens?: string[]; tokenDelayMs?: number; firstTokenDelayMs?: number; usage?: boolean }
+  /**
+   * A normal reply: `text` (default: the demo reply) streamed in word-sized tokens, after
+   * `reasoning` (a reasoning model's thinking, in `reasoningField`) when given. `headersDelayMs`
+   * holds even the headers back, as a busy one-slot server queues a request; `finishReason`
+   * is what the last chunk says.
+   */
+  | {
+      kind: "reply";
+      text?: string;
+      tokens?: string[];
+      reasoning?: string;
+      reasoningField?: "reasoning_content" | "reasoning";
+      tokenDelayMs?: number;
+      firstTokenDelayMs?: number;
+      headersDelayMs?: number;
+      finishReason?: "stop" | "length";
+      usage?: boolean;
+    }
+  /** Sends `afterTokens` tokens, then an error inside the stream (llama.cpp's context-full), and ends. */
+  | { kind: "stream-error"; afterTokens: number; text?: string; message?: string; code?: number }
   /** An HTTP error, as OpenAI sends them. */
   | { kind: "status"; status: number; message?: string; headers?: Record<string, string> }
   /** Accepts the request and never answers. */
@@ -60,6 +78,8 @@ export interface FakeUpstream {
   requests: RecordedRequest[];
   /** Queues behaviours for the next requests, in order; then it answers with the default reply. */
   enqueue(...behaviors: FakeBehavior[]): void;
+  /** Forgets queued behaviours and recorded requests (between tests). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -147,25 +167,40 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         return; // the request stays open until the client gives up
       case "reply": {
         const tokens = behavior.tokens ?? tokenize(behavior.text ?? options.defaultText ?? demoReply(lastUser));
+        const thoughts = tokenize(behavior.reasoning ?? "");
         const delay = behavior.tokenDelayMs ?? options.tokenDelayMs ?? 0;
         if (!record.stream) return json(res, 200, completion(record, tokens.join("")));
+        if (behavior.headersDelayMs) await sleep(behavior.headersDelayMs);
         startStream(res);
         if (behavior.firstTokenDelayMs) await sleep(behavior.firstTokenDelayMs);
-        for (const token of tokens) {
+        const reasoningField = behavior.reasoningField ?? "reasoning_content";
+        const pieces = [...thoughts.map((token) => ({ [reasoningField]: token })), ...tokens.map((token) => ({ content: token }))];
+        for (const delta of pieces) {
           if (res.destroyed) return;
           if (delay > 0) await sleep(delay);
-          writeChunk(res, record, { content: token });
+          writeChunk(res, record, delta);
         }
-        writeChunk(res, record, {}, "stop");
+        writeChunk(res, record, {}, behavior.finishReason ?? "stop");
         if (behavior.usage !== false) {
           const promptTokens = record.messages.reduce((sum, message) => sum + tokenize(message.content).length, 0);
+          const completionTokens = thoughts.length + tokens.length;
           writeData(res, {
             ...chunkBase(record),
             choices: [],
-            usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length },
+            usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
           });
         }
         res.end("data: [DONE]\n\n");
+        return;
+      }
+      case "stream-error": {
+        startStream(res);
+        for (const token of tokenize(behavior.text ?? demoReply(lastUser)).slice(0, behavior.afterTokens)) {
+          writeChunk(res, record, { content: token });
+        }
+        const code = behavior.code ?? 500;
+        writeData(res, { error: { code, message: behavior.message ?? "Context size has been exceeded.", type: "server_error" } });
+        res.end();
         return;
       }
       case "endless": {
@@ -205,8 +240,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     }
   }
 
-  function writeChunk(res: ServerResponse, record: RecordedRequest, delta: { content?: string }, finishReason: string | null = null) {
-    if (delta.content) record.tokensSent++;
+  function writeChunk(res: ServerResponse, record: RecordedRequest, delta: Record<string, string>, finishReason: string | null = null) {
+    if (Object.keys(delta).length) record.tokensSent++;
     writeData(res, { ...chunkBase(record), choices: [{ index: 0, delta: { role: "assistant", ...delta }, finish_reason: finishReason }] });
   }
 
@@ -220,6 +255,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     url: `http://${options.host ?? "127.0.0.1"}:${port}/v1`,
     requests,
     enqueue: (...behaviors) => queue.push(...behaviors),
+    reset: () => {
+      queue.length = 0;
+      requests.length = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -30,4 +30,67 @@ describe("upgrading a database made by the previous release", () => {
       old.dispose();
     }
   });
+
+  it("0005: every message keeps its text, status and usage, and reads as no thinking, no finish reason, usage reported", () => {
+    const old = databaseMigratedUpTo("0004_hashed_sessions");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into conversations (id, user_id, title, model) values ('c1', 'u1', 'Kept', 'm');
+        insert into messages (id, conversation_id, role, content, status) values ('m1', 'c1', 'user', 'hello', 'complete');
+        insert into messages (id, conversation_id, role, content, status, parent_id, prompt_tokens, completion_tokens)
+          values ('m2', 'c1', 'assistant', 'hi there', 'complete', 'm1', 12, 3);
+        insert into messages (id, conversation_id, role, content, status, error, parent_id)
+          values ('m3', 'c1', 'assistant', 'half', 'error', 'It failed.', 'm1');
+      `);
+      old.upgrade();
+      expect(
+        sqlite
+          .prepare(
+            "select id, content, status, error, prompt_tokens as p, completion_tokens as c, reasoning, reasoning_ms as ms, finish_reason as finish, usage_estimated as estimated from messages order by id",
+          )
+          .all(),
+      ).toEqual([
+        {
+          id: "m1",
+          content: "hello",
+          status: "complete",
+          error: null,
+          p: null,
+          c: null,
+          reasoning: "",
+          ms: null,
+          finish: null,
+          estimated: 0,
+        },
+        {
+          id: "m2",
+          content: "hi there",
+          status: "complete",
+          error: null,
+          p: 12,
+          c: 3,
+          reasoning: "",
+          ms: null,
+          finish: null,
+          estimated: 0,
+        },
+        {
+          id: "m3",
+          content: "half",
+          status: "error",
+          error: "It failed.",
+          p: null,
+          c: null,
+          reasoning: "",
+          ms: null,
+          finish: null,
+          estimated: 0,
+        },
+      ]);
+    } finally {
+      old.dispose();
+    }
+  });
 });
