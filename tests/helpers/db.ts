@@ -5,6 +5,7 @@ import { afterEach } from "vitest";
 import { createAppServices } from "../../server/app-services";
 import { openDatabase, type DatabaseHandle } from "../../server/db/client";
 import { loadEnv, type Env } from "../../server/env";
+import { createLogger } from "../../server/logger";
 import type { AppServices } from "../../server/trpc/context";
 import { ARTIFACTS_DIR, BASE_DATABASE } from "./paths";
 
@@ -45,11 +46,17 @@ export interface TestServices extends AppServices {
   close(): Promise<void>;
 }
 
-/** The services one process holds, over a real migrated SQLite file. */
-export async function createTestServices(overrides: Record<string, string> = {}): Promise<TestServices> {
-  const env = testEnv(overrides);
+/**
+ * The services one process holds, over a real migrated SQLite file. With `logs`, what they log
+ * (at LOG_LEVEL, default info) goes there as parsed lines, for tests about logs.
+ */
+export async function createTestServices(overrides: Record<string, string> = {}, logs?: Record<string, unknown>[]): Promise<TestServices> {
+  const env = testEnv(logs ? { LOG_LEVEL: "info", ...overrides } : overrides);
   const database = openDatabase(env.DATABASE_URL);
-  const handle = await createAppServices(database.db, env);
+  const logger = logs
+    ? createLogger(env, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+    : undefined;
+  const handle = await createAppServices(database.db, env, logger);
   return {
     ...handle.services,
     async close() {

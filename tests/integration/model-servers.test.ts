@@ -1,10 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAppServices } from "../../server/app-services";
-import { openDatabase } from "../../server/db/client";
 import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
-import { createLogger } from "../../server/logger";
 import { collect, lastEvent, textOf, type CollectedEvent } from "../helpers/chat";
-import { removeDatabaseFile, testEnv } from "../helpers/db";
+import { createTestServices } from "../helpers/db";
 import { callerFor, createUser } from "../helpers/factories";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
 
@@ -28,20 +25,10 @@ afterEach(async () => {
   for (const services of opened.splice(0)) await services.close();
 });
 
-/** Services over a fresh database whose logs (warn and up) the test can read. */
+/** Services over a fresh database whose logs the test can read, a user, and a conversation. */
 async function chatting(overrides: Record<string, string> = {}) {
-  const env = testEnv({ ...upstreamEnv(upstream), LOG_LEVEL: "info", ...overrides });
-  const database = openDatabase(env.DATABASE_URL);
-  const logger = createLogger(env, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-  const handle = await createAppServices(database.db, env, logger);
-  opened.push({
-    close: async () => {
-      await handle.close();
-      database.close();
-      removeDatabaseFile(env.DATABASE_URL);
-    },
-  });
-  const services = handle.services;
+  const services = await createTestServices({ ...upstreamEnv(upstream), ...overrides }, logLines);
+  opened.push(services);
   const user = await createUser(services);
   const { api } = await callerFor(services, { userId: user.id });
   const conversation = await api.conversations.create({});
