@@ -73,9 +73,12 @@ export function LiveMessage({ live, onGrow }: { live: LiveText; onGrow: () => vo
       <div className="message-body">
         {reasoning ? <Thinking reasoning={reasoning} label={thinking ? "Thinking…" : thoughtLabel(thoughtMs)} live={thinking} /> : null}
         {text ? <StreamingMarkdown text={text} /> : null}
-        <p className="generating" role="status" data-phase={phase?.phase ?? (thinking ? "thinking" : "writing")}>
-          <span className="dots" aria-hidden="true" /> {phase ? phase.message : thinking ? "Thinking…" : "Generating…"}
-        </p>
+        {/* While it thinks, the pulsing "Thinking…" line above says so. */}
+        {thinking ? null : (
+          <p className="generating" role="status" data-phase={phase?.phase ?? "writing"}>
+            <span className="dots" aria-hidden="true" /> {phase ? phase.message : "Generating…"}
+          </p>
+        )}
       </div>
     </article>
   );

@@ -76,6 +76,48 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await screenshot(page, "chat-stopped");
   });
 
+  it("a reasoning model: loading, then thinking folded under a line, then the answer; a cut-off reply can be continued", async () => {
+    const { page } = await signedInPage("thinking");
+    const thought = Array.from({ length: 30 }, (_, i) => `Step ${i}: weigh the options.`).join(" ");
+    suite.upstream.enqueue(
+      { kind: "status", status: 503, message: "Loading model" },
+      { kind: "reply", reasoning: thought, text: "The answer is **42**.", tokenDelayMs: 15 },
+    );
+    await send(page, "What is the answer?");
+    await page.locator(".generating[data-phase=loading]").getByText("still loading the model").waitFor();
+    await page.locator(".thinking summary").getByText("Thinking…").waitFor();
+    await screenshot(page, "chat-thinking");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
+    const summary = page.locator(".message-assistant .thinking summary").last();
+    expect(await summary.innerText()).toMatch(/^Thought for (a moment|\d+ s)$/);
+    // Folded: the thinking is there, hidden until asked for; the answer is markdown.
+    await expect(page.locator(".thinking-text").last().isVisible()).resolves.toBe(false);
+    expect(await page.locator(".message-assistant strong").last().innerText()).toBe("42");
+    await summary.click();
+    await page.locator(".thinking-text").last().getByText("Step 29: weigh the options.").waitFor();
+    await screenshot(page, "chat-thought");
+
+    suite.upstream.enqueue(
+      { kind: "reply", text: "The first half of a long", finishReason: "length" },
+      { kind: "reply", text: "answer, finished." },
+    );
+    await send(page, "Now a long one");
+    await page.getByText("The reply stopped at the longest a reply may be.").waitFor();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.locator(".message-user").getByText("Continue from where you stopped.").waitFor();
+    await page.locator(".message-assistant").last().getByText("answer, finished.").waitFor();
+    await expect(page.getByRole("button", { name: "Continue" }).count()).resolves.toBe(0);
+    expect(suite.upstream.requests.at(-1)!.messages.at(-2)).toEqual({ role: "assistant", content: "The first half of a long" });
+
+    // All of it comes back after a reload.
+    await page.reload();
+    await page
+      .locator(".message-assistant .thinking summary")
+      .getByText(/^Thought for/)
+      .waitFor();
+    await page.getByText("The reply stopped at the longest a reply may be.").waitFor();
+  });
+
   it("conversations can be renamed and deleted from the sidebar", async () => {
     const { page } = await signedInPage("sidebar");
     suite.upstream.enqueue({ kind: "reply", text: "Short answer." });
