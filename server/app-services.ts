@@ -6,6 +6,7 @@ import { ModelLimits } from "./llm/context-window";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation";
+import { ModelProblems } from "./services/model-status";
 import { OpenStreams } from "./services/open-streams";
 import { StorageQuota } from "./services/storage-quota";
 import { RateLimits } from "./services/rate-limits";
@@ -26,6 +27,10 @@ export interface AppServices {
   generations: GenerationRegistry;
   /** Context windows and first-token timeouts per model: configured, then learned from the servers. */
   modelLimits: ModelLimits;
+  /** Recent model-server failures with the server's own words, for the admin's models page. */
+  modelProblems: ModelProblems;
+  /** Where replies are sent (admins only: it can be an internal address). */
+  modelServer: string;
   limits: RateLimits;
   /** Event streams clients hold open: capped, and ended when access ends. */
   streams: OpenStreams;
@@ -52,7 +57,8 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
   if (usesDemoModel(env)) demo = await startFakeUpstream({ tokenDelayMs: DEMO_TOKEN_DELAY_MS });
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
   const modelLimits = new ModelLimits(env);
-  const generations = new GenerationRegistry(db, provider, env, logger, modelLimits);
+  const modelProblems = new ModelProblems();
+  const generations = new GenerationRegistry({ db, provider, env, logger, limits: modelLimits, problems: modelProblems });
   const streams = new OpenStreams({ perUser: env.MAX_STREAMS_PER_USER, total: env.MAX_OPEN_STREAMS, enabled: env.RATE_LIMITS });
   return {
     services: {
@@ -62,6 +68,8 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       models: modelCatalog(env),
       generations,
       modelLimits,
+      modelProblems,
+      modelServer: demo ? "the built-in offline demo" : (env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"),
       limits: new RateLimits(env),
       streams,
       quota: new StorageQuota(db, env),

@@ -17,6 +17,7 @@ export function AppHeader({ user }: AppHeaderProps) {
         </NavLink>
         {user.role === "admin" ? <NavLink to="/admin/keys">Registration keys</NavLink> : null}
         {user.role === "admin" ? <NavLink to="/admin/users">Users</NavLink> : null}
+        {user.role === "admin" ? <NavLink to="/admin/models">Models</NavLink> : null}
         <NavLink to="/account">Account</NavLink>
       </nav>
       <div className="account">

@@ -98,6 +98,7 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
           <Link to="/account">Account</Link>
           {user.role === "admin" ? <Link to="/admin/keys">Registration keys</Link> : null}
           {user.role === "admin" ? <Link to="/admin/users">Users</Link> : null}
+          {user.role === "admin" ? <Link to="/admin/models">Models</Link> : null}
         </div>
         <LogoutButton />
       </div>

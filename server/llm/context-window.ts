@@ -59,6 +59,18 @@ export class ModelLimits {
     };
   }
 
+  /** For admins: the window configured and the one in use (smaller when a server said so). */
+  describe(model: string) {
+    const { contextTokens, tokenRatio } = this.limitsFor(model);
+    const configured = this.env.MODEL_CONTEXT_TOKENS.models[model] ?? this.env.MODEL_CONTEXT_TOKENS.default;
+    return {
+      contextTokens,
+      configuredContextTokens: configured,
+      tokenRatio: Math.round(tokenRatio * 100) / 100,
+      firstTokenTimeoutMs: this.firstTokenTimeoutMs(model),
+    };
+  }
+
   firstTokenTimeoutMs(model: string): number {
     const configured = this.env.MODEL_FIRST_TOKEN_TIMEOUT_MS;
     return configured.models[model] ?? configured.default ?? this.env.OPENAI_FIRST_TOKEN_TIMEOUT_MS;

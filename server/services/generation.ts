@@ -6,6 +6,7 @@ import { unavailableReason } from "../db/write-gate";
 import { PromptTooLongError, type ContextLimits, type ModelLimits, type PromptPlan } from "../llm/context-window";
 import { ProviderError, type ChatProvider } from "../llm/provider";
 import { estimateTokens } from "../llm/tokens";
+import type { ModelProblems } from "./model-status";
 import type { Logger } from "../logger";
 import { saveReply, saveReplyText, touchConversation } from "./message-queries";
 
@@ -323,6 +324,12 @@ export class Generation {
         },
         "the model's context window is smaller than configured (MODEL_CONTEXT_TOKENS); sending a shorter history",
       );
+      this.deps.problems.record({
+        model,
+        message: `Refused a prompt as too long: its window is ${limits.contextTokens} tokens, not what MODEL_CONTEXT_TOKENS says. Retried with a shorter history.`,
+        detail: error.details.detail ?? null,
+        httpStatus: error.details.status ?? null,
+      });
       this.plan = this.request.prompt.refit(limits);
       return;
     }
@@ -351,6 +358,7 @@ export class Generation {
     if (error instanceof ProviderError) {
       const { status, detail } = error.details;
       this.deps.logger.warn({ messageId: this.message.id, model: this.request.model, status, detail }, error.message);
+      this.deps.problems.record({ model: this.request.model, message: error.message, detail: detail ?? null, httpStatus: status ?? null });
       return { status: "error", error: error.message, finishReason: null };
     }
     this.deps.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
@@ -462,6 +470,8 @@ export interface GenerationDeps {
   env: GenerationEnv;
   logger: Logger;
   limits: ModelLimits;
+  /** Where failures are kept for admins to read (the admin's models page). */
+  problems: ModelProblems;
   ticker: BatchTicker;
 }
 
@@ -543,9 +553,9 @@ export class GenerationRegistry {
   private readonly retries = new Set<NodeJS.Timeout>();
   private readonly deps: GenerationDeps;
 
-  constructor(db: Db, provider: ChatProvider, env: GenerationEnv, logger: Logger, limits: ModelLimits) {
+  constructor(deps: Omit<GenerationDeps, "ticker">) {
     const ticker = new BatchTicker(() => batchWindowMs(this.running.size));
-    this.deps = { db, provider, env, logger, limits, ticker };
+    this.deps = { ...deps, ticker };
   }
 
   start({ userId, message, model, prompt }: StartGeneration): Generation {

@@ -290,6 +290,23 @@ describe("the admin users page", () => {
   });
 });
 
+describe("the admin models page", () => {
+  it("shows where replies come from and each model's limits to admins; others get a 403", async () => {
+    const admin = await createUser(server.services, { role: "admin" });
+    const { jar } = await loginOverHttp(admin.username);
+    const response = await fetch(`${server.url}/admin/models`, { headers: { cookie: jar.header() } });
+    expect(response.status).toBe(200);
+    const page = await pageText(response);
+    expect(page).toContain("Replies come from <code>the built-in offline demo</code>");
+    expect(page).toContain("teamgpt-demo");
+    expect(page).toContain("16,384 tokens");
+    expect(page).toContain("None since the server started.");
+    const user = await createUser(server.services);
+    const { jar: userJar } = await loginOverHttp(user.username);
+    expect((await fetch(`${server.url}/admin/models`, { headers: { cookie: userJar.header() } })).status).toBe(403);
+  });
+});
+
 describe("the admin keys page", () => {
   it("is a 403 page for people who are not admins", async () => {
     const user = await createUser(server.services);

@@ -33,7 +33,7 @@ async function chatting(overrides: Record<string, string> = {}) {
   const { api } = await callerFor(services, { userId: user.id });
   const conversation = await api.conversations.create({});
   const stream = async (content: string) => collect(await api.chat.stream({ conversationId: conversation.id, content }));
-  return { api, conversation, stream };
+  return { services, api, conversation, stream };
 }
 
 const reasoningOf = (events: CollectedEvent[]) => events.map((event) => (event.data.type === "reasoning" ? event.data.text : "")).join("");
@@ -210,5 +210,33 @@ describe("what else real servers send", () => {
     expect(stopped.status).toBe("stopped");
     expect(stopped.usage).toMatchObject({ estimated: true, promptTokens: expect.any(Number) });
     expect(stopped.usage!.completionTokens).toBeGreaterThan(0);
+  });
+});
+
+describe("the admin's view of the model server", () => {
+  it("shows each model's limits and what the server said when it failed, which people never see", async () => {
+    const { services, api, stream } = await chatting({ MODEL_CONTEXT_TOKENS: "16384,fake-large=4096" });
+    upstream.enqueue({ kind: "stream-error", afterTokens: 2, message: "CUDA out of memory on http://10.0.0.7:8000/v1 (device 0)" });
+    const end = lastEvent(await stream("hi"));
+    expect(JSON.stringify(end)).not.toContain("10.0.0.7");
+
+    await expect(api.admin.models.status()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const admin = await createUser(services, { role: "admin" });
+    const { api: adminApi } = await callerFor(services, { userId: admin.id });
+    const status = await adminApi.admin.models.status();
+    expect(status.server).toBe(upstream.url);
+    expect(status.models).toEqual([
+      { id: "fake-small", contextTokens: 16384, configuredContextTokens: 16384, tokenRatio: 1.1, firstTokenTimeoutMs: 1500 },
+      { id: "fake-large", contextTokens: 4096, configuredContextTokens: 4096, tokenRatio: 1.1, firstTokenTimeoutMs: 1500 },
+    ]);
+    expect(status.problems).toEqual([
+      {
+        at: expect.any(String),
+        model: "fake-small",
+        message: (end as Extract<typeof end, { type: "error" }>).message,
+        detail: expect.stringContaining("CUDA out of memory on http://10.0.0.7:8000/v1"),
+        httpStatus: null,
+      },
+    ]);
   });
 });

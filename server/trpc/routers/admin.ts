@@ -8,6 +8,7 @@ import {
   loadKeysInput,
   revokeKey,
 } from "../../services/registration-keys";
+import { modelStatus } from "../../services/model-status";
 import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/users";
 import { adminProcedure, createTRPCRouter } from "../init";
 
@@ -29,4 +30,8 @@ const usersRouter = createTRPCRouter({
   setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx.db, input)),
 });
 
-export const adminRouter = createTRPCRouter({ keys: keysRouter, users: usersRouter });
+const modelsRouter = createTRPCRouter({
+  status: adminProcedure.query(({ ctx }) => modelStatus(ctx)),
+});
+
+export const adminRouter = createTRPCRouter({ keys: keysRouter, users: usersRouter, models: modelsRouter });

@@ -1,0 +1,50 @@
+import type { ModelLimits } from "../llm/context-window";
+import type { ModelCatalog } from "../llm/models";
+
+/**
+ * What went wrong with the model server lately, for admins: the message people saw and the
+ * server's own words (`detail`: its error text and address), which people never see. Kept in
+ * memory, newest first: the log has the full history.
+ */
+export interface ModelProblem {
+  at: string;
+  model: string;
+  /** What the person waiting for the reply was told (or, for a retry, what happened). */
+  message: string;
+  /** The server's own words and address. */
+  detail: string | null;
+  httpStatus: number | null;
+}
+
+const KEPT_PROBLEMS = 50;
+
+export class ModelProblems {
+  private readonly items: ModelProblem[] = [];
+
+  record(problem: Omit<ModelProblem, "at">): void {
+    this.items.unshift({ at: new Date().toISOString(), ...problem });
+    this.items.length = Math.min(this.items.length, KEPT_PROBLEMS);
+  }
+
+  recent(): ModelProblem[] {
+    return [...this.items];
+  }
+}
+
+export interface ModelStatusDeps {
+  models: ModelCatalog;
+  modelLimits: ModelLimits;
+  modelProblems: ModelProblems;
+  /** Where replies are sent: the configured base URL, for admins only. */
+  modelServer: string;
+}
+
+/** The admin's view of the models: where they are served, their limits, recent problems. */
+export function modelStatus({ models, modelLimits, modelProblems, modelServer }: ModelStatusDeps) {
+  return {
+    server: modelServer,
+    demo: models.demo,
+    models: models.models.map(({ id }) => ({ id, ...modelLimits.describe(id) })),
+    problems: modelProblems.recent(),
+  };
+}
