@@ -79,6 +79,7 @@ const CASES: Record<string, Case> = {
   "admin.users.list": { kind: "ids", input: () => undefined, expected: "FORBIDDEN" },
   "admin.users.setDisabled": { kind: "ids", input: () => ({ userId: "anything", disabled: true }), expected: "FORBIDDEN" },
   "admin.users.setRole": { kind: "ids", input: () => ({ userId: "anything", role: "admin" }), expected: "FORBIDDEN" },
+  "admin.models.status": { kind: "ids", input: () => undefined, expected: "FORBIDDEN" },
 };
 
 const procedures = Object.keys(appRouter._def.procedures).sort();

@@ -174,6 +174,7 @@ describe("only admins manage keys and accounts", () => {
     "admin.users.list": undefined,
     "admin.users.setDisabled": { userId: "anything", disabled: true },
     "admin.users.setRole": { userId: "anything", role: "admin" },
+    "admin.models.status": undefined,
   };
 
   it("knows an input for every admin procedure", () => {
