@@ -92,7 +92,8 @@ function Thinking({ reasoning, label, live = false }: { reasoning: string; label
   return (
     <details className="thinking" data-live={live || undefined}>
       <summary>{label}</summary>
-      <div className="thinking-text">{reasoning}</div>
+      {/* Models open and close their thinking with blank lines; they are no part of it. */}
+      <div className="thinking-text">{reasoning.trim()}</div>
     </details>
   );
 }
