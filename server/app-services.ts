@@ -69,7 +69,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       generations,
       modelLimits,
       modelProblems,
-      modelServer: demo ? "the built-in offline demo" : (env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"),
+      modelServer: demo ? "the built-in offline demo" : withoutCredentials(env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"),
       limits: new RateLimits(env),
       streams,
       quota: new StorageQuota(db, env),
@@ -82,4 +82,12 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       await demo?.close();
     },
   };
+}
+
+/** A base URL as admins may see it: a `user:password@` in it stays in the configuration. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = "";
+  parsed.password = "";
+  return parsed.toString();
 }

@@ -22,7 +22,7 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
   return (
     <article className={`message message-${message.role}`} aria-label={`${ROLE_LABEL[message.role]} said`} data-status={message.status}>
       <div className="message-body">
-        {message.reasoning ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}
+        {message.reasoning.trim() ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}
         {message.role === "user" ? (
           <p className="user-text">{message.content}</p>
         ) : (

@@ -9,8 +9,7 @@ export interface LiveSnapshot {
   text: string;
   reasoning: string;
   phase: ReplyPhase;
-  /** When the thinking started and, once the answer started, how long it took (for "Thought for 12 s"). */
-  thinkingSince: number | null;
+  /** Once the answer started, how long the thinking took (for "Thought for 12 s"); null if unknown. */
   thoughtMs: number | null;
 }
 
@@ -36,7 +35,7 @@ export class LiveText {
   ) {
     this.text = text;
     this.reasoning = reasoning;
-    if (reasoning) this.thinkingSince = performance.now();
+    // Followed from the middle (a reload): when the thinking began is not known here.
     this.snapshot = this.take();
   }
 
@@ -48,7 +47,7 @@ export class LiveText {
   }
 
   appendReasoning(delta: string) {
-    this.thinkingSince ??= performance.now();
+    if (!this.reasoning) this.thinkingSince = performance.now();
     this.reasoning += delta;
     this.phase = null;
     this.changed();
@@ -57,10 +56,6 @@ export class LiveText {
   setPhase(phase: ReplyPhase) {
     this.phase = phase;
     this.changed();
-  }
-
-  get length() {
-    return this.text.length;
   }
 
   /** The resume position, as the server writes event ids: `<id>:<text seen>[.<thinking seen>]`. */
@@ -87,7 +82,7 @@ export class LiveText {
   }
 
   private take(): LiveSnapshot {
-    const { text, reasoning, phase, thinkingSince, thoughtMs } = this;
-    return { text, reasoning, phase, thinkingSince, thoughtMs };
+    const { text, reasoning, phase, thoughtMs } = this;
+    return { text, reasoning, phase, thoughtMs };
   }
 }

@@ -29,6 +29,8 @@ export interface PromptPlan {
   estimatedTokens: number;
   /** The longest reply to ask for: what is left of the window, at most maxReplyTokens. */
   maxTokens: number;
+  /** What it was fitted to: a refusal teaches something only if it says more than these. */
+  limits: ContextLimits;
 }
 
 /** The margin for tokenizers other than the estimate's, until the server says how it counts. */
@@ -39,33 +41,43 @@ const MIN_REPLY_TOKENS = 256;
 const MIN_TOKENS_TO_COMPARE = 200;
 /** …and the estimate is never taken to be off by more than this. */
 const MAX_TOKEN_RATIO = 2;
-/** A window whose size the server did not say is shrunk to this share of the prompt it refused. */
+/** A window whose size the server did not say is shrunk to this share of the request it refused… */
 const SHRINK_UNSAID = 0.75;
+/** …never below this. */
+const MIN_LEARNED_CONTEXT = 256;
+/** A server that refused a prompt within the window it states counts more tokens than estimated. */
+const RATIO_STEP = 1.25;
+/** Servers get reconfigured and models swapped: what one said is believed for an hour. */
+const LEARNED_FOR_MS = 60 * 60 * 1000;
+
+interface Learned {
+  contextTokens?: number;
+  tokenRatio?: number;
+  at: number;
+}
 
 /** Per-model context windows and first-token timeouts: configured, then corrected by what servers say. */
 export class ModelLimits {
-  private readonly learned = new Map<string, { contextTokens?: number; tokenRatio?: number }>();
+  private readonly learned = new Map<string, Learned>();
 
   constructor(private readonly env: ModelLimitsEnv) {}
 
   limitsFor(model: string): ContextLimits {
-    const learned = this.learned.get(model);
-    const configured = this.env.MODEL_CONTEXT_TOKENS.models[model] ?? this.env.MODEL_CONTEXT_TOKENS.default;
+    const learned = this.learnedFor(model);
     return {
       model,
-      contextTokens: Math.min(configured, learned?.contextTokens ?? Infinity),
+      contextTokens: Math.min(this.configuredContextTokens(model), learned?.contextTokens ?? Infinity),
       maxReplyTokens: this.env.MAX_REPLY_TOKENS,
-      tokenRatio: learned?.tokenRatio ?? DEFAULT_TOKEN_RATIO,
+      tokenRatio: Math.max(DEFAULT_TOKEN_RATIO, learned?.tokenRatio ?? 0),
     };
   }
 
   /** For admins: the window configured and the one in use (smaller when a server said so). */
   describe(model: string) {
     const { contextTokens, tokenRatio } = this.limitsFor(model);
-    const configured = this.env.MODEL_CONTEXT_TOKENS.models[model] ?? this.env.MODEL_CONTEXT_TOKENS.default;
     return {
       contextTokens,
-      configuredContextTokens: configured,
+      configuredContextTokens: this.configuredContextTokens(model),
       tokenRatio: Math.round(tokenRatio * 100) / 100,
       firstTokenTimeoutMs: this.firstTokenTimeoutMs(model),
     };
@@ -78,24 +90,45 @@ export class ModelLimits {
 
   /**
    * A server refused a prompt as too long: remember the window it reported (or, when it did not
-   * say, a smaller one than the prompt refused) and how it counted the prompt against the
-   * estimate. True when the next prompt will be smaller, so asking again can succeed.
+   * say, one smaller than the request it refused) and how it counted the prompt against the
+   * estimate (or, when it refused within the window it states, that it counts more). True when
+   * the limits are now tighter than those the refused prompt was fitted to, so fitting it again
+   * and asking once more can succeed, also when another reply learned it a moment before.
    */
   learn(model: string, refused: PromptPlan, said: { contextTokens?: number; promptTokens?: number }): boolean {
-    const before = this.limitsFor(model);
-    const learned = { ...this.learned.get(model) };
-    if (said.contextTokens) learned.contextTokens = Math.min(said.contextTokens, learned.contextTokens ?? Infinity);
+    const was = refused.limits;
+    let contextTokens = said.contextTokens;
+    let tokenRatio: number | undefined;
     // A short prompt says little about the tokenizer (the template's own tokens dominate).
-    if (said.promptTokens && refused.estimatedTokens >= MIN_TOKENS_TO_COMPARE) {
-      const ratio = Math.min(MAX_TOKEN_RATIO, (said.promptTokens / refused.estimatedTokens) * 1.05);
-      if (ratio > before.tokenRatio) learned.tokenRatio = ratio;
+    const comparable = refused.estimatedTokens >= MIN_TOKENS_TO_COMPARE;
+    if (said.promptTokens && comparable) {
+      tokenRatio = (said.promptTokens / refused.estimatedTokens) * 1.05;
+    } else if (said.contextTokens && said.contextTokens >= was.contextTokens && comparable) {
+      tokenRatio = was.tokenRatio * RATIO_STEP;
     }
     if (!said.contextTokens && !said.promptTokens) {
-      learned.contextTokens = Math.floor(Math.min(before.contextTokens, refused.promptTokens) * SHRINK_UNSAID);
+      // The prompt and the reply asked for together passed the window: assume it smaller.
+      const request = refused.promptTokens + refused.maxTokens;
+      contextTokens = Math.max(MIN_LEARNED_CONTEXT, Math.floor(Math.min(was.contextTokens, request) * SHRINK_UNSAID));
     }
-    this.learned.set(model, learned);
-    const after = this.limitsFor(model);
-    return after.contextTokens < before.contextTokens || after.tokenRatio > before.tokenRatio;
+    const known = this.learnedFor(model);
+    this.learned.set(model, {
+      contextTokens: Math.min(contextTokens ?? Infinity, known?.contextTokens ?? Infinity),
+      tokenRatio: Math.min(MAX_TOKEN_RATIO, Math.max(tokenRatio ?? 0, known?.tokenRatio ?? 0)),
+      at: Date.now(),
+    });
+    const now = this.limitsFor(model);
+    return now.contextTokens < was.contextTokens || now.tokenRatio > was.tokenRatio;
+  }
+
+  private configuredContextTokens(model: string): number {
+    return this.env.MODEL_CONTEXT_TOKENS.models[model] ?? this.env.MODEL_CONTEXT_TOKENS.default;
+  }
+
+  private learnedFor(model: string): Learned | undefined {
+    const learned = this.learned.get(model);
+    if (learned && Date.now() - learned.at > LEARNED_FOR_MS) this.learned.delete(model);
+    return this.learned.get(model);
   }
 }
 
@@ -148,7 +181,10 @@ export function fitPrompt({ system, question, history }: PromptParts, limits: Co
     messages: [...(system ? [{ role: "system" as const, content: system }] : []), ...turns, { role: "user", content: question }],
     promptTokens,
     estimatedTokens: estimated,
-    maxTokens: Math.max(1, Math.min(limits.maxReplyTokens, limits.contextTokens - promptTokens)),
+    // A little short of the window: servers that refuse prompt + max_tokens > window (vLLM,
+    // OpenAI) would otherwise refuse any estimate a token low.
+    maxTokens: Math.max(1, Math.min(limits.maxReplyTokens, limits.contextTokens - promptTokens - replyMargin(limits))),
+    limits,
   };
 }
 
@@ -158,6 +194,10 @@ function turnTokens(content: string | null): number {
 
 function replyRoom(limits: ContextLimits): number {
   return Math.min(limits.maxReplyTokens, Math.max(replyFloor(limits), Math.floor(limits.contextTokens / 4)));
+}
+
+function replyMargin(limits: ContextLimits): number {
+  return 8 + Math.floor(limits.contextTokens / 100);
 }
 
 function replyFloor(limits: ContextLimits): number {

@@ -171,7 +171,13 @@ function contextNumbers(body: unknown, text: string): { contextTokens?: number; 
     tokenCount(fields.n_ctx) ?? firstNumber(text, [/maximum context length is (\d+)/i, /available context size \((\d+) tokens\)/i]);
   const promptTokens =
     tokenCount(fields.n_prompt_tokens) ??
-    firstNumber(text, [/(\d+) in the messages/i, /messages resulted in (\d+) tokens/i, /request \((\d+) tokens\)/i]);
+    firstNumber(text, [
+      /(\d+) in the messages/i,
+      /requested (\d+) tokens in the messages/i,
+      /(\d+) input tokens/i,
+      /messages resulted in (\d+) tokens/i,
+      /request \((\d+) tokens\)/i,
+    ]);
   return { ...(contextTokens ? { contextTokens } : {}), ...(promptTokens ? { promptTokens } : {}) };
 }
 
@@ -208,10 +214,19 @@ function inStreamFailure(body: object, where: string): ProviderError {
 }
 
 function withoutAddresses(text: string): string {
-  return text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "[address]")
-    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, "[address]")
-    .replace(/\[?\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\]?/gi, "[address]");
+  return (
+    text
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "[address]")
+      .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, "[address]")
+      // IPv6, but not a time of day: a `::`, or five groups and more.
+      .replace(/\[?[0-9a-f]*(:[0-9a-f]*){2,7}\]?/gi, (match) =>
+        match.includes("::") || match.split(":").length >= 5 ? "[address]" : match,
+      )
+      // host:port, and names only a private network resolves.
+      .replace(/\b(?=[\w.-]*[a-z])[\w.-]+:\d{2,5}\b/gi, "[address]")
+      .replace(/\b[\w-]+(\.[\w-]+)*\.(internal|local|lan|corp|home|intranet|svc)\b/gi, "[address]")
+      .replace(/(?:\/[\w.@-]+){2,}\/?/g, "[path]")
+  );
 }
 
 /**

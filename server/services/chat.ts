@@ -9,7 +9,7 @@ import type { ModelCatalog } from "../llm/models";
 import type { ChatTurn } from "../llm/provider";
 import { DEFAULT_TITLE, requireConversation, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
-import type { GenerationRegistry, GenerationUpdate, PromptSource, ReplyPhase } from "./generation";
+import type { GenerationRegistry, GenerationUpdate, PromptSource, ReplyPhase, ReplyPosition } from "./generation";
 import {
   hasMessages,
   insertMessage,
@@ -250,11 +250,6 @@ export function replyEvents(
 /** The events of a reply just started (or found again by its `clientMessageId`). */
 export function startedReplyEvents(deps: ChatDeps, pair: ReplyPair, signal: AbortSignal): AsyncGenerator<TrackedStreamEvent> {
   return exchangeEvents(deps, { reply: pair.assistantMessage, question: pair.userMessage }, null, signal);
-}
-
-export interface ReplyPosition {
-  offset: number;
-  reasoningOffset: number;
 }
 
 export function eventId(messageId: string, { offset, reasoningOffset }: ReplyPosition, end = false): string {

@@ -39,6 +39,9 @@ export interface GenerationUpdate {
   final?: MessageRow;
 }
 
+/** Where a follower stands in a reply: characters of its text, and of its thinking, seen. */
+export type ReplyPosition = Pick<GenerationUpdate, "offset" | "reasoningOffset">;
+
 /** What a generation sends, and how to build it again for a smaller window (context-window.ts). */
 export interface PromptSource {
   plan: PromptPlan;
@@ -128,7 +131,7 @@ export class Generation {
    * synchronous step, so nothing slips between. A follower slower than the model gets the text
    * that piled up in one update.
    */
-  async *follow(from: { offset: number; reasoningOffset: number }, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
+  async *follow(from: ReplyPosition, signal: AbortSignal): AsyncGenerator<GenerationUpdate> {
     let offset = Math.min(from.offset, this.text.length);
     let reasoningOffset = Math.min(from.reasoningOffset, this.reasoning.length);
     let phaseVersion = this.phase ? -1 : this.phaseVersion;
@@ -210,19 +213,19 @@ export class Generation {
 
     let outcome: Outcome;
     try {
-      for (let attempt = 0; ; attempt++) {
+      const attempts = { loading: 0, refits: 0 };
+      for (;;) {
         try {
           await this.streamReply(signal);
           break;
         } catch (error) {
           if (signal.aborted || this.text || this.reasoning || !(error instanceof ProviderError)) throw error;
-          await this.recover(error, attempt, signal);
+          await this.recover(error, attempts, signal);
         }
       }
-      if (signal.aborted) outcome = outcomeOfAbort(signal.reason as AbortReason);
-      else outcome = this.outcomeOfEnd();
+      outcome = signal.aborted ? this.outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfEnd();
     } catch (error) {
-      outcome = signal.aborted ? outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfFailure(error);
+      outcome = signal.aborted ? this.outcomeOfAbort(signal.reason as AbortReason) : this.outcomeOfFailure(error);
     } finally {
       this.watchdog.disarm();
       clearInterval(checkpoint);
@@ -253,9 +256,11 @@ export class Generation {
             break;
           case "reasoning":
             this.tokenArrived();
+            // Qwen3 opens every answer with an empty `<think>\n\n</think>`: no thinking at all.
+            if (!this.reasoning && !event.text.trim()) break;
             this.reasoningStartedAt ??= performance.now();
             this.reasoning += event.text;
-            this.capLength();
+            this.capLength("reasoning");
             this.textAdded();
             break;
           case "delta":
@@ -264,7 +269,7 @@ export class Generation {
               this.reasoningMs = Math.round(performance.now() - this.reasoningStartedAt);
             }
             this.text += event.text;
-            this.capLength();
+            this.capLength("text");
             this.textAdded();
             break;
         }
@@ -285,11 +290,13 @@ export class Generation {
    * A server that ignores the length asked for (or streams forever) stops here: 130 MB in 25 s
    * once, and 1.3 GB of memory. The thinking counts too.
    */
-  private capLength() {
+  private capLength(grown: "text" | "reasoning") {
     const max = this.deps.env.MAX_REPLY_CHARS;
     if (this.text.length + this.reasoning.length <= max) return;
-    this.reasoning = this.reasoning.slice(0, max);
-    this.text = this.text.slice(0, max - this.reasoning.length);
+    // Only the part that just grew is cut: followers may have the rest already.
+    if (grown === "text") this.text = this.text.slice(0, max - this.reasoning.length);
+    else this.reasoning = this.reasoning.slice(0, max - this.text.length);
+    this.finishReason = "length";
     this.abort({ kind: "too long" });
   }
 
@@ -298,42 +305,47 @@ export class Generation {
    * its model (503), until the first-token timeout; and a prompt too long for a window smaller
    * than configured, fitted again to what the server said. Anything else ends the reply.
    */
-  private async recover(error: ProviderError, attempt: number, signal: AbortSignal): Promise<void> {
+  private async recover(error: ProviderError, attempts: { loading: number; refits: number }, signal: AbortSignal): Promise<void> {
     const { model } = this.request;
-    if (error.details.reason === "loading") {
+    const { reason, retryAfterSeconds, detail } = error.details;
+    if (reason === "loading") {
       this.setPhase({ phase: "loading", message: `${error.message} Trying again…` });
-      const wait = error.details.retryAfterSeconds
-        ? Math.min(10_000, error.details.retryAfterSeconds * 1000)
-        : LOADING_RETRY_MS[Math.min(attempt, LOADING_RETRY_MS.length - 1)]!;
+      const wait = retryAfterSeconds
+        ? Math.min(10_000, retryAfterSeconds * 1000)
+        : LOADING_RETRY_MS[Math.min(attempts.loading, LOADING_RETRY_MS.length - 1)]!;
+      attempts.loading++;
       this.deps.logger.info(
-        { messageId: this.message.id, model, attempt, waitMs: wait, detail: error.details.detail },
+        { messageId: this.message.id, model, attempt: attempts.loading, waitMs: wait, detail },
         "model server loading; retrying",
       );
       await sleep(wait, undefined, { signal }).catch(() => {});
       return;
     }
-    if (error.details.reason === "context" && attempt < MAX_REFITS && this.deps.limits.learn(model, this.plan, error.details)) {
+    if (reason === "context" && attempts.refits < MAX_REFITS && this.deps.limits.learn(model, this.plan, error.details)) {
+      attempts.refits++;
       const limits = this.deps.limits.limitsFor(model);
+      const learned = `now fitting prompts to ${limits.contextTokens} tokens, counting ${limits.tokenRatio.toFixed(2)} per estimated token`;
       this.deps.logger.warn(
-        {
-          messageId: this.message.id,
-          model,
-          contextTokens: limits.contextTokens,
-          tokenRatio: limits.tokenRatio,
-          detail: error.details.detail,
-        },
-        "the model's context window is smaller than configured (MODEL_CONTEXT_TOKENS); sending a shorter history",
+        { messageId: this.message.id, model, contextTokens: limits.contextTokens, tokenRatio: limits.tokenRatio, detail },
+        `the model server refused a prompt as too long; ${learned} and retrying with a shorter history`,
       );
       this.deps.problems.record({
         model,
-        message: `Refused a prompt as too long: its window is ${limits.contextTokens} tokens, not what MODEL_CONTEXT_TOKENS says. Retried with a shorter history.`,
-        detail: error.details.detail ?? null,
-        httpStatus: error.details.status ?? null,
+        message: `Refused a prompt as too long; ${learned}. Retried with a shorter history. Setting MODEL_CONTEXT_TOKENS to the model's real window avoids the refusal.`,
+        detail: detail ?? null,
       });
       this.plan = this.request.prompt.refit(limits);
       return;
     }
     throw error;
+  }
+
+  private outcomeOfAbort(reason: AbortReason): Outcome {
+    // Cut off here rather than by the model: the same to the reader, who can ask it to continue.
+    if (reason.kind === "too long") return this.outcomeOfEnd();
+    // The model said it had finished and the server never closed the stream: it is complete.
+    if (reason.kind === "timeout" && this.finishReason !== null) return this.outcomeOfEnd();
+    return outcomeOfAbort(reason);
   }
 
   private outcomeOfEnd(): Outcome {
@@ -358,7 +370,7 @@ export class Generation {
     if (error instanceof ProviderError) {
       const { status, detail } = error.details;
       this.deps.logger.warn({ messageId: this.message.id, model: this.request.model, status, detail }, error.message);
-      this.deps.problems.record({ model: this.request.model, message: error.message, detail: detail ?? null, httpStatus: status ?? null });
+      this.deps.problems.record({ model: this.request.model, message: error.message, detail: detail ?? null });
       return { status: "error", error: error.message, finishReason: null };
     }
     this.deps.logger.error({ err: error, messageId: this.message.id, model: this.request.model }, "generation failed");
@@ -475,7 +487,7 @@ export interface GenerationDeps {
   ticker: BatchTicker;
 }
 
-function outcomeOfAbort(reason: AbortReason): Outcome {
+function outcomeOfAbort(reason: Exclude<AbortReason, { kind: "too long" }>): Outcome {
   switch (reason.kind) {
     case "stopped":
       return { status: "stopped", error: null, finishReason: null };
@@ -483,9 +495,6 @@ function outcomeOfAbort(reason: AbortReason): Outcome {
       return { status: "interrupted", error: "The server shut down before this reply finished.", finishReason: null };
     case "timeout":
       return { status: "error", error: reason.message, finishReason: null };
-    case "too long":
-      // Cut off here rather than by the model: the same to the reader, who can ask it to continue.
-      return { status: "complete", error: null, finishReason: "length" };
   }
 }
 

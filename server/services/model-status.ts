@@ -1,5 +1,4 @@
-import type { ModelLimits } from "../llm/context-window";
-import type { ModelCatalog } from "../llm/models";
+import type { AppServices } from "../app-services";
 
 /**
  * What went wrong with the model server lately, for admins: the message people saw and the
@@ -13,7 +12,6 @@ export interface ModelProblem {
   message: string;
   /** The server's own words and address. */
   detail: string | null;
-  httpStatus: number | null;
 }
 
 const KEPT_PROBLEMS = 50;
@@ -31,19 +29,15 @@ export class ModelProblems {
   }
 }
 
-export interface ModelStatusDeps {
-  models: ModelCatalog;
-  modelLimits: ModelLimits;
-  modelProblems: ModelProblems;
-  /** Where replies are sent: the configured base URL, for admins only. */
-  modelServer: string;
-}
-
 /** The admin's view of the models: where they are served, their limits, recent problems. */
-export function modelStatus({ models, modelLimits, modelProblems, modelServer }: ModelStatusDeps) {
+export function modelStatus({
+  models,
+  modelLimits,
+  modelProblems,
+  modelServer,
+}: Pick<AppServices, "models" | "modelLimits" | "modelProblems" | "modelServer">) {
   return {
     server: modelServer,
-    demo: models.demo,
     models: models.models.map(({ id }) => ({ id, ...modelLimits.describe(id) })),
     problems: modelProblems.recent(),
   };

@@ -74,7 +74,8 @@ describe("reasoning models", () => {
     // One character a chunk: every tag arrives split.
     upstream.enqueue({ kind: "reply", tokens: [...whole] });
     const events = await stream("hi");
-    expect(reasoningOf(events)).toBe(`\n${THOUGHT}\n`);
+    // The blank line after `<think>` opens no thinking of its own.
+    expect(reasoningOf(events)).toBe(`${THOUGHT}\n`);
     expect(textOf(events)).toBe(ANSWER);
   });
 
@@ -169,6 +170,29 @@ describe("what else real servers send", () => {
     expect(upstream.requests).toHaveLength(3);
   });
 
+  it("a server that was loading and then names a smaller window gets both retries", async () => {
+    const { stream } = await chatting({ OPENAI_FIRST_TOKEN_TIMEOUT_MS: "5000" });
+    const loading = { kind: "status", status: 503, message: "Loading model" } as const;
+    const tooLong = {
+      kind: "status",
+      status: 400,
+      message: "request (9000 tokens) exceeds the available context size (4096 tokens), try increasing it",
+    } as const;
+    upstream.enqueue(loading, loading, tooLong, { kind: "reply", text: ANSWER });
+    expect(lastEvent(await stream("hi"))).toMatchObject({ type: "done", assistantMessage: { content: ANSWER } });
+    expect(upstream.requests.at(-1)!.maxTokens!.value).toBeLessThan(4096);
+  });
+
+  it("thinking that passes the longest a reply may be, with no answer, says so instead of offering Continue", async () => {
+    const { stream } = await chatting({ MAX_REPLY_CHARS: "1000" });
+    upstream.enqueue({ kind: "reply", reasoning: "and then I considered ".repeat(100), text: ANSWER });
+    expect(lastEvent(await stream("hi"))).toMatchObject({
+      type: "error",
+      message: expect.stringMatching(/^The model reached the longest reply allowed while still thinking/),
+      assistantMessage: { content: "", finishReason: "length", reasoning: expect.stringMatching(/^and then I considered/) },
+    });
+  });
+
   it("a server that keeps loading ends at the first-token timeout, saying it was loading", async () => {
     const { stream } = await chatting({ OPENAI_FIRST_TOKEN_TIMEOUT_MS: "1200" });
     for (let i = 0; i < 10; i++) upstream.enqueue({ kind: "status", status: 503, message: "Loading model" });
@@ -235,7 +259,6 @@ describe("the admin's view of the model server", () => {
         model: "fake-small",
         message: (end as Extract<typeof end, { type: "error" }>).message,
         detail: expect.stringContaining("CUDA out of memory on http://10.0.0.7:8000/v1"),
-        httpStatus: null,
       },
     ]);
   });

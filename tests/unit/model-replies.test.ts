@@ -69,7 +69,8 @@ describe("fitting a prompt to a context window", () => {
     // 750 for the prompt: system ~7, question ~104, +3, then ~204 a turn: three fit, and the oldest of them is a reply.
     expect(plan.messages.map((message) => message.role)).toEqual(["system", "user", "assistant", "user"]);
     expect(plan.promptTokens).toBeLessThanOrEqual(750);
-    expect(plan.maxTokens).toBe(1000 - plan.promptTokens);
+    // What the prompt leaves, less a margin of 1% + 8 for an estimate a little low.
+    expect(plan.maxTokens).toBe(1000 - plan.promptTokens - 18);
   });
 
   it("asks for at most the longest reply configured", () => {
@@ -107,18 +108,56 @@ describe("model limits", () => {
     expect(models.firstTokenTimeoutMs("other")).toBe(60_000);
   });
 
+  /** A prompt fitted to a model's current limits, as the server refused it. */
+  const refusedPlan = (
+    models: ModelLimits,
+    model: string,
+    tokens: { promptTokens: number; estimatedTokens: number; maxTokens: number },
+  ) => ({
+    messages: [],
+    ...tokens,
+    limits: models.limitsFor(model),
+  });
+
   it("learn a smaller window and the server's way of counting from a refusal, within bounds", () => {
     const models = new ModelLimits(env);
-    const refused = { messages: [], promptTokens: 4400, estimatedTokens: 4000, maxTokens: 100 };
+    const refused = refusedPlan(models, "big", { promptTokens: 4400, estimatedTokens: 4000, maxTokens: 100 });
     expect(models.learn("big", refused, { contextTokens: 4096, promptTokens: 5000 })).toBe(true);
     expect(models.limitsFor("big")).toMatchObject({ contextTokens: 4096, tokenRatio: 1.3125 });
-    // The same again teaches nothing: no second retry.
-    expect(models.learn("big", refused, { contextTokens: 4096, promptTokens: 5000 })).toBe(false);
+    // The same refusal of a prompt fitted to the new limits teaches nothing: no second retry.
+    const again = refusedPlan(models, "big", { promptTokens: 4400, estimatedTokens: 4000, maxTokens: 100 });
+    expect(models.learn("big", again, { contextTokens: 4096, promptTokens: 5000 })).toBe(false);
     // A short prompt's count is mostly the template's: it does not move the ratio.
-    expect(models.learn("short", { ...refused, estimatedTokens: 10, promptTokens: 11 }, { promptTokens: 400 })).toBe(false);
-    // Nothing said: the window shrinks below the prompt refused.
+    const short = refusedPlan(models, "short", { promptTokens: 11, estimatedTokens: 10, maxTokens: 100 });
+    expect(models.learn("short", short, { promptTokens: 400 })).toBe(false);
+    expect(models.limitsFor("short").tokenRatio).toBe(1.1);
+  });
+
+  it("a second reply refused with the same words before the first learned still gets its retry", () => {
+    const models = new ModelLimits(env);
+    const first = refusedPlan(models, "big", { promptTokens: 9000, estimatedTokens: 8000, maxTokens: 8192 });
+    const second = refusedPlan(models, "big", { promptTokens: 9000, estimatedTokens: 8000, maxTokens: 8192 });
+    expect(models.learn("big", first, { contextTokens: 4096 })).toBe(true);
+    expect(models.learn("big", second, { contextTokens: 4096 })).toBe(true);
+    expect(models.limitsFor("big").contextTokens).toBe(4096);
+  });
+
+  it("a refusal within the window the server states means it counts more: the margin grows", () => {
+    const models = new ModelLimits(env);
+    const refused = refusedPlan(models, "big", { promptTokens: 20000, estimatedTokens: 18182, maxTokens: 8192 });
+    expect(models.learn("big", refused, { contextTokens: 32768 })).toBe(true);
+    expect(models.limitsFor("big").tokenRatio).toBeCloseTo(1.375);
+  });
+
+  it("a server that says nothing shrinks the window below the request it refused, never to nothing", () => {
+    const models = new ModelLimits(env);
+    // 450 tokens of prompt asking for 8,192 of reply from a 4,096 window (the prompt alone fit).
+    const refused = refusedPlan(models, "mute", { promptTokens: 450, estimatedTokens: 409, maxTokens: 8192 });
     expect(models.learn("mute", refused, {})).toBe(true);
-    expect(models.limitsFor("mute").contextTokens).toBe(3300);
+    expect(models.limitsFor("mute").contextTokens).toBe(Math.floor((450 + 8192) * 0.75));
+    const tiny = refusedPlan(models, "tiny", { promptTokens: 100, estimatedTokens: 90, maxTokens: 100 });
+    expect(models.learn("tiny", tiny, {})).toBe(true);
+    expect(models.limitsFor("tiny").contextTokens).toBe(256);
   });
 
   it("refuse a malformed setting, naming it", () => {
