@@ -1,4 +1,5 @@
 import { createAuth, type Auth } from "./auth/lucia";
+import { FirstAdminSetup } from "./services/accounts";
 import type { Db } from "./db/client";
 import type { Env } from "./env";
 import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
@@ -36,6 +37,8 @@ export interface AppServices {
   streams: OpenStreams;
   /** What one person may keep: conversations and text. */
   quota: StorageQuota;
+  /** The one-time setup link of an install without an admin. */
+  firstAdmin: FirstAdminSetup;
   logger: Logger;
 }
 
@@ -73,6 +76,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       limits: new RateLimits(env),
       streams,
       quota: new StorageQuota(db, env),
+      firstAdmin: new FirstAdminSetup(db),
       logger,
     },
     async close(graceMs = 0) {

@@ -14,6 +14,10 @@ async function main() {
   catchStrayErrors(logger);
   const running = await startServer(env, { logger });
   console.log(`TeamGPT is listening on ${running.url} (${env.NODE_ENV}, database ${env.DATABASE_URL})`);
+  if (running.setupLink) {
+    console.log(`No admin yet. Create the first one at ${running.setupLink}`);
+    console.log("(the link works once, until an admin exists; a restart makes a new one; `npm run setup` works too)");
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

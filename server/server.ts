@@ -19,6 +19,8 @@ export interface RunningServer {
   server: Server;
   /** The one database handle the server writes through. */
   database: DatabaseHandle;
+  /** While no admin exists: the one-time link that creates the first one (for the console only). */
+  setupLink: string | null;
   /**
    * Stops accepting connections, lets running replies finish for up to `graceMs`, saves the
    * rest as `interrupted`, then closes the database.
@@ -56,10 +58,14 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
   const { port } = server.address() as AddressInfo;
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "localhost" : env.HOST;
 
+  const url = `http://${host}:${port}`;
+  const setupToken = services.firstAdmin.open();
+
   return {
-    url: `http://${host}:${port}`,
+    url,
     server,
     database,
+    setupLink: setupToken ? `${env.PUBLIC_ORIGIN ?? url}/setup?token=${setupToken}` : null,
     close: async (graceMs = 0) => {
       const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));
       server.closeIdleConnections();

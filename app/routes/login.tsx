@@ -8,9 +8,10 @@ import { cookieHeaders, requireAnonymous, safeRedirectPath } from "~/lib/session
 
 export const meta: MetaFunction = () => [{ title: "Log in · TeamGPT" }];
 
-export function loader({ context, request }: LoaderFunctionArgs) {
+export async function loader({ context, request }: LoaderFunctionArgs) {
   requireAnonymous(context);
-  return { insecureOrigin: context.insecureOrigin(request.url) };
+  const { needsSetup } = await context.api.auth.instance();
+  return { insecureOrigin: context.insecureOrigin(request.url), needsSetup };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -27,7 +28,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function LoginPage() {
   const result = useActionData<typeof action>();
-  const { insecureOrigin } = useLoaderData<typeof loader>();
+  const { insecureOrigin, needsSetup } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
@@ -43,6 +44,12 @@ export default function LoginPage() {
         </>
       }
     >
+      {needsSetup ? (
+        <p className="notice" role="status">
+          This TeamGPT is not set up yet: it has no admin. When the server started it printed a one-time setup link to its console (or log);
+          open it to create the first admin. On the server, <code>npm run setup</code> does the same.
+        </p>
+      ) : null}
       <Form method="post" noValidate ref={formRef}>
         <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? "/"} />
         <FormError message={result?.formError} />

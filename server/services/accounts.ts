@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { and, desc, eq, ne, notInArray } from "drizzle-orm";
 import type { Session, User } from "lucia";
 import { z } from "zod";
@@ -57,6 +58,19 @@ export const changePasswordInput = z
     confirmPassword: z.string({ error: "Type the new password again." }),
   })
   .refine((input) => input.newPassword === input.confirmPassword, { message: "The passwords do not match.", path: ["confirmPassword"] });
+
+/** The first admin of a fresh install, through the one-time link the server printed. */
+export const setupInput = z
+  .object({
+    token: z.string({ error: "Open the setup link the server printed." }).trim().min(1, "Open the setup link the server printed.").max(200),
+    username: usernameSchema,
+    password: passwordSchema,
+    confirmPassword: z.string({ error: "Type the password again." }),
+  })
+  .refine((input) => input.password === input.confirmPassword, {
+    message: "The passwords do not match.",
+    path: ["confirmPassword"],
+  });
 
 export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;
@@ -134,6 +148,78 @@ async function createAccount({ db, auth, streams }: Pick<AccountDeps, "db" | "au
     },
     { behavior: "immediate" },
   );
+  return startSession({ auth, db, streams }, userId);
+}
+
+/**
+ * A fresh install has no admin, and nobody has a registration key to register with. At start
+ * the server makes a one-time setup token (in memory only, printed to its console, never shown
+ * on a page), good until an admin exists, as Grafana and Gitea do for their first account.
+ */
+export class FirstAdminSetup {
+  private token: string | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  /** At start: a fresh token when there is no admin yet, else null. */
+  open(): string | null {
+    this.token = hasAdmin(this.db) ? null : randomBase32(32);
+    return this.token;
+  }
+
+  /** No admin yet: /login says so, and where the setup link was printed. */
+  needed(): boolean {
+    return !hasAdmin(this.db);
+  }
+
+  /** Compared in constant time: the token is the only thing standing between anyone and admin. */
+  accepts(token: string): boolean {
+    if (!this.token || hasAdmin(this.db)) return false;
+    const expected = Buffer.from(this.token);
+    const given = Buffer.from(token.toLowerCase());
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  close(): void {
+    this.token = null;
+  }
+}
+
+function hasAdmin(db: Queryable): boolean {
+  return db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1).get() !== undefined;
+}
+
+/**
+ * Creates the first admin through the setup link and signs them in. Two setups at once make
+ * one admin: the check that none exists and the insert are one immediate transaction.
+ */
+export async function setUpFirstAdmin(
+  { db, auth, limits, streams, firstAdmin }: Pick<AccountDeps, "db" | "auth" | "limits" | "streams"> & { firstAdmin: FirstAdminSetup },
+  input: z.infer<typeof setupInput>,
+  client: { ip: string },
+): Promise<SignedIn> {
+  const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
+  if (!firstAdmin.needed()) {
+    await attempt.succeeded();
+    throw new ServiceError("NOT_FOUND", "This TeamGPT is set up already: log in, or ask an admin for a registration key.");
+  }
+  if (!firstAdmin.accepts(input.token)) {
+    throw new ServiceError("FORBIDDEN", "This setup link is not valid. Use the newest link the server printed when it started.", "token");
+  }
+  await attempt.succeeded();
+  const passwordHash = await hashPassword(input.password);
+  const userId = newId();
+  db.transaction(
+    (tx) => {
+      if (hasAdmin(tx)) throw new ServiceError("NOT_FOUND", "This TeamGPT was set up a moment ago by someone else: log in.");
+      if (findUserByUsername(tx, input.username)) throw usernameTaken();
+      tx.insert(users)
+        .values({ id: userId, username: input.username, usernameKey: usernameKey(input.username), passwordHash, role: "admin" })
+        .run();
+    },
+    { behavior: "immediate" },
+  );
+  firstAdmin.close();
   return startSession({ auth, db, streams }, userId);
 }
 

@@ -101,6 +101,21 @@ function storedMessages(file: string) {
 }
 
 describe("stopping the server", () => {
+  it("a fresh install prints a one-time link that makes the first admin", async () => {
+    const env = testEnv();
+    files.push(env.DATABASE_URL);
+    const { url, output } = await startProcess(env.DATABASE_URL);
+    const link = await eventually(() => output().match(/No admin yet\. Create the first one at (\S+)/)?.[1], 5_000);
+    const token = new URL(link).searchParams.get("token")!;
+    const created = await api(url, null, "auth.setup", {
+      token,
+      username: "boss",
+      password: "a long password",
+      confirmPassword: "a long password",
+    });
+    expect(created.user).toMatchObject({ username: "boss", role: "admin" });
+  });
+
   it("on SIGTERM: running replies get a grace period, the rest are saved as interrupted, exit 0", async () => {
     const { file, username } = await seededDatabase();
     const server = await startProcess(file);

@@ -43,12 +43,14 @@ type Case =
   | { kind: "ids"; input: () => unknown; expected: "NOT_FOUND" | "FORBIDDEN" }
   /** Acts only on the caller's own data: checked separately to reveal nothing of others. */
   | { kind: "own"; input: () => unknown }
-  /** Open to anyone (logging in, registering, logging out). */
+  /** Open to anyone (logging in, registering, setting up the first admin with its token, logging out). */
   | { kind: "public" };
 
 const CASES: Record<string, Case> = {
   "auth.register": { kind: "public" },
   "auth.login": { kind: "public" },
+  "auth.setup": { kind: "public" },
+  "auth.instance": { kind: "public" },
   "auth.logout": { kind: "public" },
   "auth.refresh": { kind: "own", input: () => undefined },
   "auth.me": { kind: "own", input: () => undefined },

@@ -7,6 +7,8 @@ import {
   refreshSession,
   register,
   registerInput,
+  setUpFirstAdmin,
+  setupInput,
   toPublicUser,
 } from "../../services/accounts";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
@@ -17,6 +19,16 @@ export const authRouter = createTRPCRouter({
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
+
+  /** The first admin of a fresh install, with the token of the setup link the server printed. */
+  setup: publicProcedure.input(setupInput).mutation(async ({ ctx, input }) => {
+    const { user, token, expiresAt } = await setUpFirstAdmin(ctx, input, ctx);
+    ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
+    return { user, token, expiresAt };
+  }),
+
+  /** Whether the instance still needs its first admin (for the login page). */
+  instance: publicProcedure.query(({ ctx }) => ({ needsSetup: ctx.firstAdmin.needed() })),
 
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
     const { user, token, expiresAt } = await login(ctx, input, ctx);
