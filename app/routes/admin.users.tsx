@@ -3,6 +3,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
 import { FormError } from "~/components/auth-card";
+import { CopyButton } from "~/components/copy-button";
 import { formFailure, formText } from "~/lib/forms.server";
 import { formatDateTime } from "~/lib/format";
 import { requireAdmin } from "~/lib/session.server";
@@ -26,6 +27,15 @@ export async function action({ context, request }: ActionFunctionArgs) {
       return json({
         ok: true as const,
         message: `${changed.username} is ${intent === "disable" ? "disabled and logged out everywhere" : "enabled again"}.`,
+        resetLink: null,
+      });
+    }
+    if (intent === "reset-password") {
+      const link = await context.api.admin.users.resetLink({ userId });
+      return json({
+        ok: true as const,
+        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, for 24 hours, and logs them out everywhere when used.`,
+        resetLink: new URL(link.path, request.url).toString(),
       });
     }
     if (intent === "make-admin" || intent === "make-user") {
@@ -33,6 +43,7 @@ export async function action({ context, request }: ActionFunctionArgs) {
       return json({
         ok: true as const,
         message: `${changed.username} is now ${changed.role === "admin" ? "an admin" : "a regular user"}.`,
+        resetLink: null,
       });
     }
     return json({ ok: false as const, formError: "Unknown action.", fieldErrors: {}, values: {} }, { status: 400 });
@@ -51,9 +62,14 @@ export default function AdminUsersPage() {
         <h1>Users</h1>
         <p className="lead">Disabling an account logs it out everywhere at once, scripts included.</p>
         {result?.ok ? (
-          <p className="notice" role="status">
-            {result.message}
-          </p>
+          <div className="notice" role="status">
+            <p>{result.message}</p>
+            {result.resetLink ? (
+              <p className="reset-link">
+                <code>{result.resetLink}</code> <CopyButton text={result.resetLink} label="Copy link" />
+              </p>
+            ) : null}
+          </div>
         ) : (
           <FormError message={result?.formError ?? (Object.values(result?.fieldErrors ?? {})[0] as string | undefined)} />
         )}
@@ -69,6 +85,18 @@ export default function AdminUsersPage() {
               </td>
               <td>{formatDateTime(account.createdAt)}</td>
               <td className="row-buttons">
+                <Form method="post">
+                  <input type="hidden" name="userId" value={account.id} />
+                  <button
+                    type="submit"
+                    name="intent"
+                    value="reset-password"
+                    className="button secondary small"
+                    aria-label={`Make a password reset link for ${account.username}`}
+                  >
+                    Reset password
+                  </button>
+                </Form>
                 <Form method="post">
                   <input type="hidden" name="userId" value={account.id} />
                   <button

@@ -115,6 +115,27 @@ export const messages = sqliteTable(
 );
 
 /**
+ * One-time links that let a person choose a new password (an admin made it, or
+ * `npm run users:reset-password`). One per person: a new link replaces the old. Only the
+ * SHA-256 of the link's token is stored, as for sessions.
+ */
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    // Null when made from the command line.
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [uniqueIndex("password_resets_user_unique").on(table.userId), uniqueIndex("password_resets_token_unique").on(table.tokenHash)],
+);
+
+/**
  * Messages whose text changed since the search index last caught up (by SQLite rowid, which
  * the index shares with `messages`). Triggers fill it in the writing transaction;
  * server/db/search-index.ts empties it in batches (drizzle/0003_search_queue.sql).
@@ -128,3 +149,4 @@ export type SessionRow = typeof sessions.$inferSelect;
 export type RegistrationKeyRow = typeof registrationKeys.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
+export type PasswordResetRow = typeof passwordResets.$inferSelect;

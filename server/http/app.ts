@@ -26,7 +26,7 @@ export const MAX_BATCH_CALLS = 20;
  * Procedures that check a password (argon2, ~10 ms of a thread each): one a request, so a
  * batch of a thousand logins is one login, not a thousand.
  */
-const PASSWORD_PROCEDURES = new Set(["auth.login", "auth.register", "auth.setup", "auth.changePassword"]);
+const PASSWORD_PROCEDURES = new Set(["auth.login", "auth.register", "auth.setup", "auth.resetPassword", "auth.changePassword"]);
 
 /** One Express app: static assets, the tRPC router at /api/trpc, and the Remix pages. */
 export function createHttpApp(services: AppServices, build: ServerBuild) {

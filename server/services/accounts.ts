@@ -355,7 +355,7 @@ export async function changePassword(
  */
 export const MAX_SESSIONS_PER_USER = 50;
 
-async function startSession({ auth, db, streams }: Pick<AccountDeps, "auth" | "db" | "streams">, userId: string): Promise<SignedIn> {
+export async function startSession({ auth, db, streams }: Pick<AccountDeps, "auth" | "db" | "streams">, userId: string): Promise<SignedIn> {
   const { session, token } = await createSessionToken(auth, userId);
   for (const ended of endSessionsPast(db, userId, MAX_SESSIONS_PER_USER, session.id)) {
     streams.endForSession(ended, "This session ended: the account logged in on more devices than it may use at once. Log in again.");

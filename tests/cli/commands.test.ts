@@ -89,6 +89,19 @@ describe("npm run setup", () => {
   });
 });
 
+describe("npm run users:reset-password", () => {
+  it("prints a one-time link for an account, and exits 1 for an unknown one", () => {
+    const file = databaseFile();
+    expect(npmRun("setup", [], { DATABASE_URL: file, ADMIN_USERNAME: "boss", ADMIN_PASSWORD: "a long admin password" }).status).toBe(0);
+    const result = npmRun("users:reset-password", ["BOSS"], { DATABASE_URL: file, PUBLIC_ORIGIN: "https://chat.example.com" });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/A new password for boss: open https:\/\/chat\.example\.com\/reset\?token=[0-9a-z]{32}\n/);
+    const unknown = npmRun("users:reset-password", ["nobody"], { DATABASE_URL: file });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('There is no account named "nobody".');
+  });
+});
+
 describe("keys from the command line", () => {
   it("keys:generate prints a keys file that keys:load accepts, even with npm's banner in it", () => {
     const source = databaseFile();

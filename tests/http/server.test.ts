@@ -290,6 +290,29 @@ describe("the admin users page", () => {
   });
 });
 
+describe("password reset links", () => {
+  it("an admin makes one on the users page; the person opens it, chooses a password, and is logged out elsewhere", async () => {
+    const admin = await createUser(server.services, { role: "admin" });
+    const alice = await createUser(server.services);
+    const { jar } = await loginOverHttp(admin.username);
+    const aliceElsewhere = await loginOverHttp(alice.username);
+    const made = await pageText(await postForm("/admin/users", { intent: "reset-password", userId: alice.id }, { cookie: jar.header() }));
+    expect(made).toContain(`A one-time link for ${alice.username} to choose a new password.`);
+    const link = made.match(/<code>(http:\/\/[^<]+\/reset\?token=[0-9a-z]{32})<\/code>/)![1]!;
+    const path = new URL(link).pathname + new URL(link).search;
+
+    const page = await pageText(await fetch(`${server.url}${path}`));
+    expect(page).toContain(`For ${alice.username}. You will be logged out everywhere else.`);
+    const token = new URL(link).searchParams.get("token")!;
+    const saved = await postForm("/reset", { token, password: "a brand new password", confirmPassword: "a brand new password" });
+    expect(saved.status).toBe(302);
+    expect(saved.headers.get("location")).toBe("/");
+    const me = await trpc("auth.me", { method: "GET", headers: { authorization: `Bearer ${aliceElsewhere.token}` } });
+    expect(me.status).toBe(401);
+    expect(await pageText(await fetch(`${server.url}${path}`))).toContain("This reset link does not work");
+  });
+});
+
 describe("the admin models page", () => {
   it("shows where replies come from and each model's limits to admins; others get a 403", async () => {
     const admin = await createUser(server.services, { role: "admin" });

@@ -93,4 +93,22 @@ describe("upgrading a database made by the previous release", () => {
       old.dispose();
     }
   });
+
+  it("0006: a new table for reset links; every account and message is kept", () => {
+    const old = databaseMigratedUpTo("0005_reasoning_and_finish");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into conversations (id, user_id, title, model) values ('c1', 'u1', 'Kept', 'm');
+        insert into messages (id, conversation_id, role, content, status, reasoning) values ('m1', 'c1', 'assistant', 'hi', 'complete', 'hmm');
+      `);
+      old.upgrade();
+      expect(sqlite.prepare("select id, password_hash as hash from users").all()).toEqual([{ id: "u1", hash: "hash" }]);
+      expect(sqlite.prepare("select content, reasoning from messages").all()).toEqual([{ content: "hi", reasoning: "hmm" }]);
+      expect(count(sqlite, "password_resets")).toBe(0);
+    } finally {
+      old.dispose();
+    }
+  });
 });

@@ -51,6 +51,8 @@ const CASES: Record<string, Case> = {
   "auth.login": { kind: "public" },
   "auth.setup": { kind: "public" },
   "auth.instance": { kind: "public" },
+  "auth.resetLink": { kind: "public" },
+  "auth.resetPassword": { kind: "public" },
   "auth.logout": { kind: "public" },
   "auth.refresh": { kind: "own", input: () => undefined },
   "auth.me": { kind: "own", input: () => undefined },
@@ -82,6 +84,7 @@ const CASES: Record<string, Case> = {
   "admin.users.setDisabled": { kind: "ids", input: () => ({ userId: "anything", disabled: true }), expected: "FORBIDDEN" },
   "admin.users.setRole": { kind: "ids", input: () => ({ userId: "anything", role: "admin" }), expected: "FORBIDDEN" },
   "admin.models.status": { kind: "ids", input: () => undefined, expected: "FORBIDDEN" },
+  "admin.users.resetLink": { kind: "ids", input: () => ({ userId: "anything" }), expected: "FORBIDDEN" },
 };
 
 const procedures = Object.keys(appRouter._def.procedures).sort();

@@ -175,6 +175,7 @@ describe("only admins manage keys and accounts", () => {
     "admin.users.setDisabled": { userId: "anything", disabled: true },
     "admin.users.setRole": { userId: "anything", role: "admin" },
     "admin.models.status": undefined,
+    "admin.users.resetLink": { userId: "anything" },
   };
 
   it("knows an input for every admin procedure", () => {

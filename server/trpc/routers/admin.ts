@@ -9,6 +9,7 @@ import {
   revokeKey,
 } from "../../services/registration-keys";
 import { modelStatus } from "../../services/model-status";
+import { createResetLink, resetLinkInput } from "../../services/password-resets";
 import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/users";
 import { adminProcedure, createTRPCRouter } from "../init";
 
@@ -28,6 +29,8 @@ const usersRouter = createTRPCRouter({
   list: adminProcedure.query(({ ctx }) => ({ items: listUsers(ctx.db) })),
   setDisabled: adminProcedure.input(setDisabledInput).mutation(({ ctx, input }) => setDisabled(ctx, ctx.user.id, input)),
   setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx.db, input)),
+  /** A one-time link (24 hours) with which the person chooses a new password; shown once. */
+  resetLink: adminProcedure.input(resetLinkInput).mutation(({ ctx, input }) => createResetLink(ctx.db, input.userId, ctx.user.id)),
 });
 
 const modelsRouter = createTRPCRouter({

@@ -11,6 +11,7 @@ import {
   setupInput,
   toPublicUser,
 } from "../../services/accounts";
+import { resetLinkOwner, resetPassword, resetPasswordInput, resetTokenInput } from "../../services/password-resets";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
 
 export const authRouter = createTRPCRouter({
@@ -23,6 +24,16 @@ export const authRouter = createTRPCRouter({
   /** The first admin of a fresh install, with the token of the setup link the server printed. */
   setup: publicProcedure.input(setupInput).mutation(async ({ ctx, input }) => {
     const { user, token, expiresAt } = await setUpFirstAdmin(ctx, input, ctx);
+    ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
+    return { user, token, expiresAt };
+  }),
+
+  /** Whose reset link a token is, while it works (for the reset page). */
+  resetLink: publicProcedure.input(resetTokenInput).query(({ ctx, input }) => resetLinkOwner(ctx.db, input.token)),
+
+  /** A new password with a one-time reset link; every other session of the account ends. */
+  resetPassword: publicProcedure.input(resetPasswordInput).mutation(async ({ ctx, input }) => {
+    const { user, token, expiresAt } = await resetPassword(ctx, input, ctx);
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),

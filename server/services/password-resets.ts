@@ -1,0 +1,92 @@
+import { and, eq, gt } from "drizzle-orm";
+import { z } from "zod";
+import { hashPassword } from "../auth/password";
+import { sessionIdOf } from "../auth/session-tokens";
+import { newId, randomBase32 } from "../db/ids";
+import { passwordResets, sessions, users } from "../db/schema";
+import { passwordSchema, startSession, type AccountDeps, type SignedIn } from "./accounts";
+import { ServiceError } from "./errors";
+
+/**
+ * A forgotten password is no longer the end of an account: an admin (or, for a lost admin
+ * password, `npm run users:reset-password`) makes a one-time link, valid 24 hours, with which
+ * the person chooses a new password. Using it ends every session and bearer token they had.
+ */
+
+export const RESET_LINK_HOURS = 24;
+
+export const resetTokenInput = z.object({ token: z.string().trim().min(1, "Open the reset link you were given.").max(200) });
+
+export const resetPasswordInput = resetTokenInput
+  .extend({ password: passwordSchema, confirmPassword: z.string({ error: "Type the password again." }) })
+  .refine((input) => input.password === input.confirmPassword, { message: "The passwords do not match.", path: ["confirmPassword"] });
+
+export const resetLinkInput = z.object({ userId: z.string().min(1).max(64) });
+
+/** A new link for a person, replacing any earlier one. The token is shown this once. */
+export function createResetLink(db: AccountDeps["db"], userId: string, createdBy: string | null) {
+  const user = db.select({ id: users.id, username: users.username }).from(users).where(eq(users.id, userId)).get();
+  if (!user) throw new ServiceError("NOT_FOUND", "That account does not exist.");
+  const token = randomBase32(32);
+  const expiresAt = new Date(Date.now() + RESET_LINK_HOURS * 3_600_000);
+  db.transaction((tx) => {
+    tx.delete(passwordResets).where(eq(passwordResets.userId, user.id)).run();
+    tx.insert(passwordResets)
+      .values({ id: newId(), userId: user.id, tokenHash: sessionIdOf(token), createdBy, expiresAt })
+      .run();
+  });
+  return { username: user.username, token, path: `/reset?token=${token}`, expiresAt: expiresAt.toISOString() };
+}
+
+/** Whose link it is, while it can still be used. */
+export function resetLinkOwner(db: AccountDeps["db"], token: string): { username: string; expiresAt: string } {
+  const found = db
+    .select({ username: users.username, expiresAt: passwordResets.expiresAt })
+    .from(passwordResets)
+    .innerJoin(users, eq(users.id, passwordResets.userId))
+    .where(and(eq(passwordResets.tokenHash, sessionIdOf(token)), gt(passwordResets.expiresAt, new Date())))
+    .get();
+  if (!found) throw invalidLink();
+  return { username: found.username, expiresAt: found.expiresAt.toISOString() };
+}
+
+/**
+ * Sets the new password, spends the link, ends every session (so every bearer token too) and
+ * open stream of the account, then signs the person in afresh.
+ */
+export async function resetPassword(
+  deps: Pick<AccountDeps, "db" | "auth" | "limits" | "streams">,
+  input: z.infer<typeof resetPasswordInput>,
+  client: { ip: string },
+): Promise<SignedIn> {
+  const { db, limits, streams } = deps;
+  // Guessing links is what a wrong one looks like: it counts like a failed registration.
+  const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
+  resetLinkOwner(db, input.token);
+  await attempt.succeeded();
+  const passwordHash = await hashPassword(input.password);
+  const userId = db.transaction(
+    (tx) => {
+      const reset = tx
+        .delete(passwordResets)
+        .where(and(eq(passwordResets.tokenHash, sessionIdOf(input.token)), gt(passwordResets.expiresAt, new Date())))
+        .returning({ userId: passwordResets.userId })
+        .get();
+      // Used a moment ago by another request.
+      if (!reset) throw invalidLink();
+      tx.update(users).set({ passwordHash }).where(eq(users.id, reset.userId)).run();
+      tx.delete(sessions).where(eq(sessions.userId, reset.userId)).run();
+      return reset.userId;
+    },
+    { behavior: "immediate" },
+  );
+  streams.endForUser(userId, { reason: "Your password was reset, so this session ended. Log in with the new password." });
+  return startSession(deps, userId);
+}
+
+function invalidLink(): ServiceError {
+  return new ServiceError(
+    "NOT_FOUND",
+    "This reset link does not work: it was used already, replaced by a newer one, or is more than 24 hours old. Ask an admin for a new one.",
+  );
+}

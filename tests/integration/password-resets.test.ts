@@ -1,0 +1,91 @@
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSessionToken, validateSessionToken } from "../../server/auth/session-tokens";
+import { passwordResets } from "../../server/db/schema";
+import { createTestServices, type TestServices } from "../helpers/db";
+import { callerFor, createUser, TEST_PASSWORD } from "../helpers/factories";
+
+let services: TestServices;
+beforeEach(async () => {
+  services = await createTestServices();
+});
+afterEach(() => services.close());
+
+const NEW_PASSWORD = "a brand new password";
+
+async function resetLinkFor(userId: string) {
+  const admin = await createUser(services, { role: "admin" });
+  const { api } = await callerFor(services, { userId: admin.id });
+  return api.admin.users.resetLink({ userId });
+}
+
+async function anonymous() {
+  return (await callerFor(services)).api;
+}
+
+describe("password reset links", () => {
+  it("an admin's link lets the person choose a new password once, signs them in, and ends every other session", async () => {
+    const alice = await createUser(services);
+    const before = await createSessionToken(services.auth, alice.id);
+    const link = await resetLinkFor(alice.id);
+    expect(link).toMatchObject({ username: alice.username, path: `/reset?token=${link.token}` });
+    expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
+
+    const api = await anonymous();
+    expect(await api.auth.resetLink({ token: link.token })).toMatchObject({ username: alice.username });
+    const signedIn = await api.auth.resetPassword({ token: link.token, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    expect(signedIn.user.username).toBe(alice.username);
+
+    // The session (and the bearer token that is its key) from before the reset is gone.
+    expect((await validateSessionToken(services.auth, before.token)).session).toBeNull();
+    expect((await validateSessionToken(services.auth, signedIn.token)).session).not.toBeNull();
+    await expect(api.auth.login({ username: alice.username, password: TEST_PASSWORD })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(api.auth.login({ username: alice.username, password: NEW_PASSWORD })).resolves.toMatchObject({ user: { id: alice.id } });
+
+    const again = api.auth.resetPassword({ token: link.token, password: "yet another one", confirmPassword: "yet another one" });
+    await expect(again).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringMatching(/^This reset link does not work/) });
+  });
+
+  it("a new link replaces the old one", async () => {
+    const bob = await createUser(services);
+    const first = await resetLinkFor(bob.id);
+    const second = await resetLinkFor(bob.id);
+    const api = await anonymous();
+    await expect(api.auth.resetLink({ token: first.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      api.auth.resetPassword({ token: second.token, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }),
+    ).resolves.toBeDefined();
+  });
+
+  it("a link expires after 24 hours", async () => {
+    const carol = await createUser(services);
+    const link = await resetLinkFor(carol.id);
+    services.db
+      .update(passwordResets)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(passwordResets.userId, carol.id))
+      .run();
+    const api = await anonymous();
+    await expect(api.auth.resetLink({ token: link.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      api.auth.resetPassword({ token: link.token, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }),
+    ).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
+  it("only the token's hash is stored, and a made-up token opens nothing", async () => {
+    const dave = await createUser(services);
+    const link = await resetLinkFor(dave.id);
+    const stored = services.db.select().from(passwordResets).all();
+    expect(JSON.stringify(stored)).not.toContain(link.token);
+    const api = await anonymous();
+    await expect(api.auth.resetLink({ token: "0".repeat(32) })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("only admins make links", async () => {
+    const eve = await createUser(services);
+    const { api } = await callerFor(services, { userId: eve.id });
+    await expect(api.admin.users.resetLink({ userId: eve.id })).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+});
