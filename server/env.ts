@@ -79,11 +79,14 @@ const envSchema = z.object({
     .string()
     .trim()
     .regex(
-      /^(off|\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*,\s*)*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))$/,
-      'expected "loopback", "off", a number of proxies, or addresses and subnets separated by commas',
+      /^(off|on|\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*,\s*)*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))$/,
+      'expected "off", "on", "loopback", a number of proxies, or addresses and subnets separated by commas',
     )
-    .default("loopback")
-    .transform((value): boolean | number | string => (value === "off" ? false : /^\d+$/.test(value) ? Number(value) : value)),
+    // Off unless told: otherwise a client could pick its own address for the limits.
+    .default("off")
+    .transform((value): boolean | number | string =>
+      value === "off" ? false : value === "on" ? true : /^\d+$/.test(value) ? Number(value) : value,
+    ),
   SESSION_DAYS: z.coerce
     .number({ error: "expected a number of days" })
     .positive("expected a positive number of days")

@@ -49,7 +49,8 @@ async function validate(auth: Auth, token: string, credential: Credential): Prom
 export interface OriginCheck {
   method: string;
   origin: string | undefined;
-  host: string | undefined;
+  /** The Host header, and X-Forwarded-Host when a trusted proxy set it. */
+  hosts: string[];
   publicOrigin: string | undefined;
 }
 
@@ -58,8 +59,8 @@ export interface OriginCheck {
  * The Host header is set by the browser to our server, so an attacker's page cannot fake
  * a match; PUBLIC_ORIGIN covers proxies that rewrite Host.
  */
-export function isAllowedOrigin({ method, origin, host, publicOrigin }: OriginCheck): boolean {
+export function isAllowedOrigin({ method, origin, hosts, publicOrigin }: OriginCheck): boolean {
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") return true;
-  const allowed = [host, publicOrigin].filter((value): value is string => Boolean(value));
+  const allowed = [...hosts, publicOrigin].filter((value): value is string => Boolean(value));
   return verifyRequestOrigin(origin ?? "", allowed);
 }

@@ -155,7 +155,12 @@ function refuseApiBody(res: Response, refusal: BodyRefusal) {
 function refuseCrossSiteFormPosts(req: Request, res: Response, next: NextFunction) {
   const { auth, crossSite } = requestLocals(res);
   if (req.method !== "GET" && req.method !== "HEAD" && crossSite && auth.credential !== "bearer") {
-    res.status(403).type("text/plain").send("This form was sent from another site and was refused. Open TeamGPT directly and try again.");
+    res
+      .status(403)
+      .type("text/plain")
+      .send(
+        "This form was sent from another site and was refused. Open TeamGPT directly and try again. If TeamGPT runs behind a reverse proxy and this keeps happening, an admin should set PUBLIC_ORIGIN to the address in your browser's address bar (docs/deploy.md).",
+      );
     return;
   }
   next();

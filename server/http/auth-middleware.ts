@@ -20,7 +20,7 @@ export function authMiddleware(services: AppServices) {
       });
       for (const cookie of auth.cookies) res.append("Set-Cookie", cookie);
       res.locals.auth = auth;
-      res.locals.crossSite = isCrossSite(req, auth, services.env.PUBLIC_ORIGIN);
+      res.locals.crossSite = isCrossSite(req, auth, services);
       next();
     } catch (error) {
       next(error);
@@ -28,7 +28,7 @@ export function authMiddleware(services: AppServices) {
   };
 }
 
-function isCrossSite(req: Request, auth: RequestAuth, publicOrigin: string | undefined): boolean {
+function isCrossSite(req: Request, auth: RequestAuth, { env, logger }: Pick<AppServices, "env" | "logger">): boolean {
   const method = req.method;
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") {
     // Reading is safe from anywhere: the browser keeps another site from reading the answer.
@@ -42,7 +42,28 @@ function isCrossSite(req: Request, auth: RequestAuth, publicOrigin: string | und
   const origin = req.headers.origin;
   // Scripts send no Origin; a browser always does on POST, so a cookie without one is suspect.
   if (!origin) return auth.credential === "cookie";
-  return !isAllowedOrigin({ method, origin, host: req.headers.host, publicOrigin });
+  const hosts = ourHosts(req);
+  if (isAllowedOrigin({ method, origin, hosts, publicOrigin: env.PUBLIC_ORIGIN })) return false;
+  if (auth.credential !== "bearer") {
+    // Behind a proxy this is the usual first-day failure: say what was compared with what.
+    logger.warn(
+      { origin, expected: [...hosts, ...(env.PUBLIC_ORIGIN ? [env.PUBLIC_ORIGIN] : [])], trustProxy: env.TRUST_PROXY },
+      "refused a request from another origin; behind a reverse proxy, set PUBLIC_ORIGIN to the address people open (docs/deploy.md)",
+    );
+  }
+  return true;
+}
+
+/**
+ * The host names this request was sent to: its Host header, and the X-Forwarded-Host a
+ * trusted proxy (TRUST_PROXY) sets, for a proxy that passes its own Host on.
+ */
+function ourHosts(req: Request): string[] {
+  const hosts = req.headers.host ? [req.headers.host] : [];
+  const trusted = req.app.get("trust proxy fn") as (address: string, hop: number) => boolean;
+  const forwarded = req.headers["x-forwarded-host"];
+  if (typeof forwarded === "string" && trusted(req.socket.remoteAddress ?? "", 0)) hosts.push(forwarded.split(",")[0]!.trim());
+  return hosts;
 }
 
 export function requestLocals(res: Response): RequestLocals {

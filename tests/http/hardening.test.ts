@@ -9,7 +9,7 @@ import { openRawStream, streamError } from "../helpers/sse";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMITS: "on" });
+  server = await startTestServer({ RATE_LIMITS: "on", TRUST_PROXY: "loopback" });
 });
 afterAll(() => server.stop());
 

@@ -15,7 +15,9 @@ describe("configuration", () => {
   });
 
   it("trusts the proxy it is told to: on this machine by default, others by address or count", () => {
-    expect(loadEnv({}).TRUST_PROXY).toBe("loopback");
+    expect(loadEnv({}).TRUST_PROXY).toBe(false);
+    expect(loadEnv({ TRUST_PROXY: "on" }).TRUST_PROXY).toBe(true);
+    expect(loadEnv({ TRUST_PROXY: "loopback" }).TRUST_PROXY).toBe("loopback");
     expect(loadEnv({ TRUST_PROXY: "off" }).TRUST_PROXY).toBe(false);
     expect(loadEnv({ TRUST_PROXY: "1" }).TRUST_PROXY).toBe(1);
     expect(loadEnv({ TRUST_PROXY: "loopback, 10.0.0.0/8, fd00::/8" }).TRUST_PROXY).toBe("loopback, 10.0.0.0/8, fd00::/8");
