@@ -20,8 +20,16 @@ if (!question || !username || !password) {
 // `… | head` closes the pipe early: that is the reader being done, not a failure.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => process.exit(error.code === "EPIPE" ? 0 : 1));
 
-const { client } = await loginTeamGPT(url, { username, password });
-const conversation = await client.conversations.create.mutate({});
+/** One readable line for what went wrong (a wrong password, an unreachable server), not a stack. */
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  console.error(`TeamGPT at ${url}: ${message}${cause}`);
+  process.exit(1);
+}
+
+const { client } = await loginTeamGPT(url, { username, password }).catch(fail);
+const conversation = await client.conversations.create.mutate({}).catch(fail);
 
 const exitCode = await new Promise<number>((resolve) => {
   const subscription = client.chat.stream.subscribe(

@@ -37,9 +37,21 @@ export function useFreshDatabases(): () => { database: DatabaseHandle; file: str
   };
 }
 
-/** Limits are off unless a test is about them: most tests log in far more often than a person. */
+/**
+ * Limits are off unless a test is about them: most tests log in far more often than a person.
+ * Logs are errors only (a test that reads them asks for more), also for servers a test runs in
+ * production mode: a test run prints what went wrong, not every request.
+ */
 export function testEnv(overrides: Record<string, string> = {}): Env {
-  return loadEnv({ NODE_ENV: "test", DATABASE_URL: freshDatabaseFile(), HOST: "127.0.0.1", PORT: "0", RATE_LIMITS: "off", ...overrides });
+  return loadEnv({
+    NODE_ENV: "test",
+    DATABASE_URL: freshDatabaseFile(),
+    HOST: "127.0.0.1",
+    PORT: "0",
+    RATE_LIMITS: "off",
+    LOG_LEVEL: "error",
+    ...overrides,
+  });
 }
 
 export interface TestServices extends AppServices {

@@ -225,4 +225,20 @@ describe("the typed client example", () => {
     expect(result.stdout).toBe("Hello from the fake model.\n");
     await eventually(() => suite.upstream.requests.some((request) => request.messages.at(-1)!.content === "Say hello"));
   });
+
+  it("a wrong password is one readable line and exit status 1, not a stack trace", async () => {
+    const user = await createUser(suite.server.services);
+    const failed = await promisify(execFile)("npm", ["run", "-s", "example:client", "--", "hi"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, TEAMGPT_URL: suite.server.url, TEAMGPT_USERNAME: user.username, TEAMGPT_PASSWORD: "not the password" },
+      timeout: 30_000,
+    }).then(
+      () => null,
+      (error: { code: number; stderr: string; stdout: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr.trim()).toBe(`TeamGPT at ${suite.server.url}: Wrong username or password.`);
+    expect(failed?.stdout).toBe("");
+  });
 });
