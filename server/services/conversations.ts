@@ -265,13 +265,14 @@ export function updateConversation(
   const title = input.title ?? before.title;
   const growth = title.length + (systemPrompt?.length ?? 0) - before.title.length - (before.systemPrompt?.length ?? 0);
   if (growth > 0) quota.requireRoomFor(userId, growth);
+  if (input.title === undefined && input.model === undefined && input.systemPrompt === undefined) return toConversation(before);
   const [row] = db
     .update(conversations)
     .set({
       ...(input.title !== undefined ? { title: input.title } : {}),
       ...(input.model !== undefined ? { model: input.model } : {}),
       ...(input.systemPrompt !== undefined ? { systemPrompt } : {}),
-      updatedAt: new Date(),
+      // Not activity: a renamed conversation keeps its place in the list; only messages move it.
     })
     .where(and(eq(conversations.id, input.id), eq(conversations.userId, userId)))
     .returning()

@@ -125,4 +125,41 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it("a wide table keeps its words whole and scrolls in its own box on a phone", async () => {
+    const user = await createUser(suite.server.services);
+    const page = await suite.newPage("table-phone", { width: 375, height: 740 });
+    await suite.logIn(page, user.username);
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    const header = "| Product | Maker | Released | Context window | Price per million tokens |";
+    const rows = [
+      "| ChatGPT | OpenAI | 2022 | 128000 tokens | 2.50 dollars |",
+      "| Claude | Anthropic | 2023 | 200000 tokens | 3.00 dollars |",
+    ];
+    const id = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "A table" },
+      { role: "assistant", content: [header, "| --- | --- | --- | --- | --- |", ...rows].join("\n") },
+    ]);
+    await page.goto(`${suite.server.url}/c/${id}`);
+    const table = page.locator(".message-assistant table");
+    await table.waitFor();
+    // One line box per word: no word was broken to squeeze its column.
+    const linesOf = (text: string) =>
+      page.evaluate((word) => {
+        const cell = [...document.querySelectorAll(".message-assistant td")].find((td) => td.textContent === word)!;
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+      }, text);
+    expect(await linesOf("ChatGPT")).toBe(1);
+    expect(await linesOf("Anthropic")).toBe(1);
+    const { scrollWidth, clientWidth } = await table.evaluate((element) => ({
+      scrollWidth: element.scrollWidth,
+      clientWidth: element.clientWidth,
+    }));
+    expect(scrollWidth).toBeGreaterThan(clientWidth);
+    // The page itself does not scroll sideways.
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await screenshot(page, "table-phone");
+  });
 });

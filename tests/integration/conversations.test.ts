@@ -156,6 +156,16 @@ describe("conversations", () => {
     }
   });
 
+  it("keep their place in the list when renamed or given another model or system prompt: only messages move them", async () => {
+    const { api } = await signedIn();
+    const older = await api.conversations.create({ title: "Older" });
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later millisecond
+    const newer = await api.conversations.create({ title: "Newer" });
+    await api.conversations.rename({ id: older.id, title: "Older, renamed" });
+    await api.conversations.update({ id: older.id, systemPrompt: "Be brief." });
+    expect((await api.conversations.list({})).items.map((item) => item.id)).toEqual([newer.id, older.id]);
+  });
+
   it("open with their messages oldest first, rename, and delete with their messages", async () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({});
