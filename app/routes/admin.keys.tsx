@@ -2,6 +2,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
+import { ConfirmSubmit } from "~/components/confirm-submit";
 import { CopyButton } from "~/components/copy-button";
 import { KeysFileUpload } from "~/components/keys-file-upload";
 import { formFailure, formText } from "~/lib/forms.server";
@@ -31,7 +32,17 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
   const after = url.searchParams.get("after");
   try {
     const page = await context.api.admin.keys.list({ status, limit: KEYS_PER_PAGE, cursor: after });
-    return json({ user, status: status ?? null, keys: page.items, total: page.total, nextCursor: page.nextCursor, paged: after !== null });
+    // Where an invite link sends people: the register page fills the key in.
+    const registerUrl = new URL("/register", context.publicOrigin ?? url.origin).toString();
+    return json({
+      user,
+      status: status ?? null,
+      keys: page.items,
+      total: page.total,
+      nextCursor: page.nextCursor,
+      paged: after !== null,
+      registerUrl,
+    });
   } catch (error) {
     // A cursor mangled by hand, or from an older version: show the first page instead.
     if (after !== null && (error as { code?: string }).code === "BAD_REQUEST")
@@ -98,7 +109,7 @@ async function load(context: ActionFunctionArgs["context"], form: FormData) {
 }
 
 export default function AdminKeysPage() {
-  const { user, keys, status, total, nextCursor, paged } = useLoaderData<typeof loader>();
+  const { user, keys, status, total, nextCursor, paged, registerUrl } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busyIntent = navigation.state !== "idle" ? navigation.formData?.get("intent") : null;
@@ -181,19 +192,21 @@ export default function AdminKeysPage() {
                   <td>{formatDateTime(key.createdAt)}</td>
                   <td>{formatDateTime(key.expiresAt)}</td>
                   <td>{key.usedBy ? `${key.usedBy.username}, ${formatDateTime(key.usedAt)}` : "—"}</td>
-                  <td>
+                  <td className="row-buttons">
+                    {key.status === "unused" ? (
+                      <CopyButton text={`${registerUrl}?key=${encodeURIComponent(key.key)}`} label="Copy invite link" />
+                    ) : null}
                     {key.status === "unused" || key.status === "expired" ? (
-                      <Form
-                        method="post"
-                        onSubmit={(event) => {
-                          if (!confirm(`Revoke ${key.key}? Nobody will be able to register with it.`)) event.preventDefault();
-                        }}
-                      >
+                      <Form method="post">
                         <input type="hidden" name="intent" value="revoke" />
                         <input type="hidden" name="id" value={key.id} />
-                        <button type="submit" className="button danger small" aria-label={`Revoke ${key.key}`}>
+                        <ConfirmSubmit
+                          label={`Revoke ${key.key}`}
+                          question={`Revoke ${key.key}? Nobody can register with it then.`}
+                          confirmLabel="Yes, revoke"
+                        >
                           Revoke
-                        </button>
+                        </ConfirmSubmit>
                       </Form>
                     ) : null}
                   </td>

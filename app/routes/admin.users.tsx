@@ -3,6 +3,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
 import { FormError } from "~/components/auth-card";
+import { ConfirmSubmit } from "~/components/confirm-submit";
 import { CopyButton } from "~/components/copy-button";
 import { formFailure, formText } from "~/lib/forms.server";
 import { formatDateTime } from "~/lib/format";
@@ -54,6 +55,9 @@ export async function action({ context, request }: ActionFunctionArgs) {
 
 export default function AdminUsersPage() {
   const { user, users } = useLoaderData<typeof loader>();
+  // The server refuses to remove the last enabled admin: the page does not offer it.
+  const enabledAdmins = users.filter((account) => account.role === "admin" && !account.disabledAt).length;
+  const isLastAdmin = (account: (typeof users)[number]) => account.role === "admin" && !account.disabledAt && enabledAdmins === 1;
   const result = useActionData<typeof action>();
   return (
     <div className="page">
@@ -97,37 +101,44 @@ export default function AdminUsersPage() {
                     Reset password
                   </button>
                 </Form>
-                <Form method="post">
-                  <input type="hidden" name="userId" value={account.id} />
-                  <button
-                    type="submit"
-                    name="intent"
-                    value={account.role === "admin" ? "make-user" : "make-admin"}
-                    className="button secondary small"
-                    aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
-                  >
-                    {account.role === "admin" ? "Remove admin" : "Make admin"}
-                  </button>
-                </Form>
-                {account.id === user.id ? null : (
-                  <Form
-                    method="post"
-                    onSubmit={(event) => {
-                      if (!account.disabledAt && !confirm(`Disable ${account.username}? They are logged out everywhere at once.`)) {
-                        event.preventDefault();
-                      }
-                    }}
-                  >
+                {isLastAdmin(account) ? null : (
+                  <Form method="post">
                     <input type="hidden" name="userId" value={account.id} />
                     <button
                       type="submit"
                       name="intent"
-                      value={account.disabledAt ? "enable" : "disable"}
-                      className={account.disabledAt ? "button secondary small" : "button danger small"}
-                      aria-label={`${account.disabledAt ? "Enable" : "Disable"} ${account.username}`}
+                      value={account.role === "admin" ? "make-user" : "make-admin"}
+                      className="button secondary small"
+                      aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
                     >
-                      {account.disabledAt ? "Enable" : "Disable"}
+                      {account.role === "admin" ? "Remove admin" : "Make admin"}
                     </button>
+                  </Form>
+                )}
+                {account.id === user.id ? null : (
+                  <Form method="post">
+                    <input type="hidden" name="userId" value={account.id} />
+                    {account.disabledAt ? (
+                      <button
+                        type="submit"
+                        name="intent"
+                        value="enable"
+                        className="button secondary small"
+                        aria-label={`Enable ${account.username}`}
+                      >
+                        Enable
+                      </button>
+                    ) : (
+                      <ConfirmSubmit
+                        name="intent"
+                        value="disable"
+                        label={`Disable ${account.username}`}
+                        question={`Disable ${account.username}? They are logged out everywhere at once.`}
+                        confirmLabel="Yes, disable"
+                      >
+                        Disable
+                      </ConfirmSubmit>
+                    )}
                   </Form>
                 )}
               </td>

@@ -27,6 +27,8 @@ export type RemixContext = {
   cspNonce: string;
   /** True when the session cookie could not be kept by the browser (production over plain http). */
   insecureOrigin: (requestUrl: string) => boolean;
+  /** PUBLIC_ORIGIN, for links people are sent (invite links) when a proxy rewrites Host. */
+  publicOrigin: string | undefined;
 };
 
 export interface HealthReport {
@@ -50,6 +52,7 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
     checkHealth: () => checkHealth(services),
     cspNonce: String(res.locals.cspNonce ?? ""),
     insecureOrigin: (requestUrl) => secureCookieWillBeDropped(services.env, requestUrl),
+    publicOrigin: services.env.PUBLIC_ORIGIN,
   };
 }
 

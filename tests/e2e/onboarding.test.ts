@@ -29,9 +29,30 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     await adminPage.getByText("2 added, 1 duplicate skipped.").waitFor();
     await adminPage.getByRole("cell", { name: "hr-key-0000002", exact: true }).waitFor();
 
-    adminPage.once("dialog", (dialog) => void dialog.accept());
+    // An invite link fills the key in on the register page.
+    await adminPage.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: suite.server.url });
+    await adminPage
+      .getByRole("row", { name: new RegExp(key) })
+      .getByRole("button", { name: "Copy invite link" })
+      .click();
+    expect(await adminPage.evaluate("navigator.clipboard.readText()")).toBe(`${suite.server.url}/register?key=${key}`);
+
+    // Revoking asks first, in place; Escape takes it back, then Yes revokes.
+    const dialogs: string[] = [];
+    adminPage.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
     await adminPage.getByRole("button", { name: "Revoke hr-key-0000002" }).click();
+    await adminPage.getByRole("group", { name: /^Revoke hr-key-0000002\?/ }).waitFor();
+    await adminPage.keyboard.press("Escape");
+    await expect
+      .poll(() => adminPage.getByRole("button", { name: "Revoke hr-key-0000002" }).evaluate((el) => el === document.activeElement))
+      .toBe(true);
+    await adminPage.getByRole("button", { name: "Revoke hr-key-0000002" }).click();
+    await adminPage.getByRole("button", { name: "Yes, revoke" }).click();
     await adminPage.getByText("Revoked hr-key-0000002.").waitFor();
+    expect(dialogs).toEqual([]);
     await screenshot(adminPage, "admin-keys");
 
     const page = await newPage("newcomer");

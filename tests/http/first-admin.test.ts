@@ -4,7 +4,7 @@ import { users } from "../../server/db/schema";
 import { openDatabase } from "../../server/db/client";
 import { ensureAdmin } from "../../server/services/accounts";
 import { freshDatabaseFile } from "../helpers/db";
-import { TEST_PASSWORD } from "../helpers/factories";
+import { createUser, TEST_PASSWORD } from "../helpers/factories";
 import { CookieJar, startTestServer, type TestServer } from "../helpers/server";
 
 /** A fresh install: no admin, nobody with a registration key, and a setup link in the console. */
@@ -91,6 +91,19 @@ describe("the first admin", () => {
     );
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 404, 404]);
     expect(admins(fresh)).toHaveLength(1);
+  });
+
+  it("the users page does not offer to remove the last admin", async () => {
+    const fresh = await freshServer();
+    const created = await setUp(fresh, { token: fresh.token, username: "boss", password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD });
+    const jar = new CookieJar();
+    jar.store(created);
+    const page = async () => pageText(await fetch(`${fresh.url}/admin/users`, { headers: { cookie: jar.header() } }));
+    expect(await page()).not.toContain('aria-label="Remove admin from boss"');
+    const alice = await createUser(fresh.services, { role: "admin" });
+    const both = await page();
+    expect(both).toContain('aria-label="Remove admin from boss"');
+    expect(both).toContain(`aria-label="Remove admin from ${alice.username}"`);
   });
 
   it("a server whose database has an admin makes no link and has no setup page", async () => {

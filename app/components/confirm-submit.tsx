@@ -1,0 +1,72 @@
+import { useEffect, useRef, useState, type ReactNode } from "react";
+
+interface ConfirmSubmitProps {
+  /** The button's text, and its accessible name (which says what it acts on). */
+  children: ReactNode;
+  label: string;
+  /** What is asked in place of the button: "Revoke hr-key-0002?" */
+  question: string;
+  /** The button that does it: "Yes, revoke". */
+  confirmLabel: string;
+  name?: string;
+  value?: string;
+}
+
+/**
+ * A destructive submit button that asks first, in place: the one confirmation style of the
+ * app (the sidebar's delete asks the same way), never window.confirm, which blocks the page
+ * and cannot be styled or read well by screen readers. Escape or Cancel takes it back.
+ * Without JavaScript the first press submits: the server still checks everything.
+ */
+export function ConfirmSubmit({ children, label, question, confirmLabel, name, value }: ConfirmSubmitProps) {
+  const [asking, setAsking] = useState(false);
+  const confirm = useRef<HTMLButtonElement>(null);
+  const ask = useRef<HTMLButtonElement>(null);
+  const answered = useRef(false);
+
+  useEffect(() => {
+    if (asking) confirm.current?.focus();
+    else if (answered.current) ask.current?.focus();
+  }, [asking]);
+
+  if (!asking) {
+    return (
+      <button
+        type="submit"
+        name={name}
+        value={value}
+        ref={ask}
+        className="button danger small"
+        aria-label={label}
+        onClick={(event) => {
+          event.preventDefault();
+          setAsking(true);
+        }}
+      >
+        {children}
+      </button>
+    );
+  }
+  const cancel = () => {
+    answered.current = true;
+    setAsking(false);
+  };
+  return (
+    <span
+      className="confirm-inline"
+      role="group"
+      aria-label={question}
+      onKeyDown={(event) => {
+        if (event.key === "Escape") cancel();
+      }}
+    >
+      <span className="confirm-text">{question}</span>
+      <button type="submit" name={name} value={value} ref={confirm} className="button danger small">
+        {confirmLabel}
+      </button>
+      <button type="button" className="button secondary small" onClick={cancel}>
+        Cancel
+      </button>
+    </span>
+  );
+}
