@@ -3,3 +3,64 @@ export function formatDateTime(iso: string | null): string {
   if (!iso) return "—";
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
+
+/** The same instant where the viewer is: "2026-11-24 10:30 CET" (after hydration only). */
+export function formatLocalDateTime(iso: string, timeZone?: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "short",
+    })
+      .formatToParts(new Date(iso))
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}
+
+/**
+ * The last millisecond of a calendar day (`2026-12-07`) where the person who picked it is
+ * (an IANA zone from their browser), as an ISO instant; in UTC when the zone is unknown.
+ */
+export function endOfDayIn(day: string, timeZone: string | undefined): string {
+  const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+  const utcEnd = Date.UTC(year, month - 1, date, 23, 59, 59, 999);
+  if (!timeZone || !isTimeZone(timeZone)) return new Date(utcEnd).toISOString();
+  // The zone's offset at that moment; once more at the corrected moment, for a DST change that day.
+  let instant = utcEnd - offsetMs(utcEnd, timeZone);
+  instant = utcEnd - offsetMs(instant, timeZone);
+  return new Date(instant).toISOString();
+}
+
+function offsetMs(instant: number, timeZone: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    })
+      .formatToParts(new Date(instant))
+      .map((part) => [part.type, Number(part.value)]),
+  );
+  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

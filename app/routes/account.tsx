@@ -5,7 +5,7 @@ import { FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
-import { formatDateTime } from "~/lib/format";
+import { LocalTime } from "~/components/local-time";
 import { requireUser } from "~/lib/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Account · TeamGPT" }];
@@ -41,7 +41,7 @@ export default function AccountPage() {
       <main className="content">
         <h1>Account</h1>
         <p className="lead">
-          Signed in as <strong>{user.username}</strong> ({user.role}) since {formatDateTime(user.createdAt)}.
+          Signed in as <strong>{user.username}</strong> ({user.role}) since <LocalTime iso={user.createdAt} />.
         </p>
         <section className="card" aria-labelledby="password-title">
           <h2 id="password-title">Change password</h2>

@@ -6,7 +6,9 @@ import { ConfirmSubmit } from "~/components/confirm-submit";
 import { CopyButton } from "~/components/copy-button";
 import { KeysFileUpload } from "~/components/keys-file-upload";
 import { formFailure, formText } from "~/lib/forms.server";
-import { formatDateTime } from "~/lib/format";
+import { LocalTime } from "~/components/local-time";
+import { endOfDayIn } from "~/lib/format";
+import { useHydrated } from "~/lib/use-hydrated";
 import { requireAdmin } from "~/lib/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Registration keys · TeamGPT" }];
@@ -94,10 +96,15 @@ async function generate(context: ActionFunctionArgs["context"], form: FormData) 
   const { keys } = await context.api.admin.keys.generate({
     count: Number(formText(form, "count") || "1"),
     note: formText(form, "note") || undefined,
-    // A date picked in the form means "valid through that day".
-    expiresAt: expiresOn ? `${expiresOn}T23:59:59.999Z` : undefined,
+    // A date picked in the form means "valid through that day", where the admin is.
+    expiresAt: expiresOn ? validThrough(expiresOn, formText(form, "timeZone")) : undefined,
   });
   return keys.map((key) => key.key);
+}
+
+function validThrough(day: string, timeZone: string): string {
+  // Anything but a date is left for the API to refuse, with its message.
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) ? endOfDayIn(day, timeZone || undefined) : `${day}T23:59:59.999Z`;
 }
 
 async function load(context: ActionFunctionArgs["context"], form: FormData) {
@@ -110,6 +117,7 @@ async function load(context: ActionFunctionArgs["context"], form: FormData) {
 
 export default function AdminKeysPage() {
   const { user, keys, status, total, nextCursor, paged, registerUrl } = useLoaderData<typeof loader>();
+  const hydrated = useHydrated();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busyIntent = navigation.state !== "idle" ? navigation.formData?.get("intent") : null;
@@ -143,6 +151,8 @@ export default function AdminKeysPage() {
               <div className="field">
                 <label htmlFor="expiresOn">Valid through (optional)</label>
                 <input id="expiresOn" name="expiresOn" type="date" />
+                {/* Without JavaScript the day ends in UTC. */}
+                <input type="hidden" name="timeZone" value={hydrated ? Intl.DateTimeFormat().resolvedOptions().timeZone : ""} />
               </div>
               <button type="submit" className="button primary" disabled={busyIntent === "generate"}>
                 {busyIntent === "generate" ? "Generating…" : "Generate"}
@@ -189,9 +199,13 @@ export default function AdminKeysPage() {
                     <span className={`status status-${key.status}`}>{key.status}</span>
                   </td>
                   <td>{key.note ?? ""}</td>
-                  <td>{formatDateTime(key.createdAt)}</td>
-                  <td>{formatDateTime(key.expiresAt)}</td>
-                  <td>{key.usedBy ? `${key.usedBy.username}, ${formatDateTime(key.usedAt)}` : "—"}</td>
+                  <td>
+                    <LocalTime iso={key.createdAt} />
+                  </td>
+                  <td>
+                    <LocalTime iso={key.expiresAt} />
+                  </td>
+                  <td>{key.usedBy ? `${key.usedBy.username}, $<LocalTime iso={key.usedAt} />` : "—"}</td>
                   <td className="row-buttons">
                     {key.status === "unused" ? (
                       <CopyButton text={`${registerUrl}?key=${encodeURIComponent(key.key)}`} label="Copy invite link" />

@@ -2,7 +2,7 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { useLoaderData } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
-import { formatDateTime } from "~/lib/format";
+import { LocalTime } from "~/components/local-time";
 import { requireAdmin } from "~/lib/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Models · TeamGPT" }];
@@ -50,7 +50,9 @@ export default function AdminModelsPage() {
           <AdminTable columns={["When", "Model", "What people saw", "What the server said"]}>
             {status.problems.map((problem, index) => (
               <tr key={`${problem.at}-${index}`}>
-                <td>{formatDateTime(problem.at)}</td>
+                <td>
+                  <LocalTime iso={problem.at} />
+                </td>
                 <td>{problem.model}</td>
                 <td>{problem.message}</td>
                 <td className="problem-detail">{problem.detail ?? "—"}</td>

@@ -6,7 +6,7 @@ import { FormError } from "~/components/auth-card";
 import { ConfirmSubmit } from "~/components/confirm-submit";
 import { CopyButton } from "~/components/copy-button";
 import { formFailure, formText } from "~/lib/forms.server";
-import { formatDateTime } from "~/lib/format";
+import { LocalTime } from "~/components/local-time";
 import { requireAdmin } from "~/lib/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Users · TeamGPT" }];
@@ -84,10 +84,12 @@ export default function AdminUsersPage() {
               <td>{account.role}</td>
               <td>
                 <span className={`status status-${account.disabledAt ? "revoked" : "unused"}`}>
-                  {account.disabledAt ? `disabled ${formatDateTime(account.disabledAt)}` : "active"}
+                  {account.disabledAt ? `disabled $<LocalTime iso={account.disabledAt} />` : "active"}
                 </span>
               </td>
-              <td>{formatDateTime(account.createdAt)}</td>
+              <td>
+                <LocalTime iso={account.createdAt} />
+              </td>
               <td className="row-buttons">
                 <Form method="post">
                   <input type="hidden" name="userId" value={account.id} />
