@@ -2,10 +2,27 @@ import type { ReactNode } from "react";
 import { MenuIcon } from "./icons";
 
 /** The bar above a chat: the drawer button on phones, the title, then the chat's controls. */
-export function ChatTopbar({ title, onOpenSidebar, children }: { title: string; onOpenSidebar: () => void; children?: ReactNode }) {
+export function ChatTopbar({
+  title,
+  onOpenSidebar,
+  sidebarOpen,
+  children,
+}: {
+  title: string;
+  onOpenSidebar: () => void;
+  sidebarOpen: boolean;
+  children?: ReactNode;
+}) {
   return (
     <header className="chat-topbar">
-      <button type="button" className="icon-button open-sidebar" aria-label="Open sidebar" aria-controls="sidebar" onClick={onOpenSidebar}>
+      <button
+        type="button"
+        className="icon-button open-sidebar"
+        aria-label="Open sidebar"
+        aria-controls="sidebar"
+        aria-expanded={sidebarOpen}
+        onClick={onOpenSidebar}
+      >
         <MenuIcon />
       </button>
       <h1 className="chat-title">{title}</h1>

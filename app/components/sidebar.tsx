@@ -115,6 +115,16 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 
   useEffect(() => setTitle(conversation.title), [conversation.title]);
 
+  // Back from renaming (Escape) to the conversation itself, not to the top of the page.
+  const link = useRef<HTMLAnchorElement>(null);
+  const returnFocus = useRef(false);
+  useEffect(() => {
+    if (mode === "view" && returnFocus.current) {
+      returnFocus.current = false;
+      link.current?.focus();
+    }
+  }, [mode]);
+
   async function rename(event?: FormEvent) {
     event?.preventDefault();
     if (mode !== "rename") return;
@@ -154,7 +164,11 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
             onBlur={() => void rename()}
             onKeyDown={(event) => {
               if (event.key === "Escape") {
+                // Escape here is about the title, not the drawer around it (whose listener is on
+                // the document, where React's own is: hence stopImmediatePropagation).
+                event.nativeEvent.stopImmediatePropagation();
                 setTitle(conversation.title);
+                returnFocus.current = true;
                 setMode("view");
               }
             }}
@@ -180,7 +194,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 
   return (
     <li className={active ? "conversation-row active" : "conversation-row"}>
-      <NavLink to={`/c/${conversation.id}`} className="conversation-link" title={title}>
+      <NavLink to={`/c/${conversation.id}`} className="conversation-link" title={title} ref={link}>
         {title}
       </NavLink>
       <span className="row-actions">

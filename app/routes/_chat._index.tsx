@@ -40,7 +40,7 @@ async function deleteIfEmpty(context: ActionFunctionArgs["context"], id: string)
 }
 
 export default function NewChatPage() {
-  const { models, openSidebar } = useOutletContext<ChatOutletContext>();
+  const { models, openSidebar, sidebarOpen } = useOutletContext<ChatOutletContext>();
   const navigate = useNavigate();
   const refused = useActionData<typeof action>();
   const [draft, setDraft] = useState(refused?.values.content ?? "");
@@ -63,7 +63,7 @@ export default function NewChatPage() {
 
   return (
     <>
-      <ChatTopbar title="New chat" onOpenSidebar={openSidebar}>
+      <ChatTopbar title="New chat" onOpenSidebar={openSidebar} sidebarOpen={sidebarOpen}>
         <ModelPicker models={models.models} value={model} onChange={setModel} />
       </ChatTopbar>
       <div className="chat">

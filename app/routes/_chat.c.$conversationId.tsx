@@ -55,7 +55,7 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
 
 export default function ConversationPage() {
   const { conversation, messages, hasEarlier } = useLoaderData<typeof loader>();
-  const { models, openSidebar } = useOutletContext<ChatOutletContext>();
+  const { models, openSidebar, sidebarOpen } = useOutletContext<ChatOutletContext>();
   const refused = useActionData<typeof action>();
   const location = useLocation();
   const [pendingSend] = useState<PendingSend | null>(() => (location.state as { pendingSend?: PendingSend } | null)?.pendingSend ?? null);
@@ -67,7 +67,7 @@ export default function ConversationPage() {
 
   return (
     <>
-      <ChatTopbar title={conversation.title} onOpenSidebar={openSidebar}>
+      <ChatTopbar title={conversation.title} onOpenSidebar={openSidebar} sidebarOpen={sidebarOpen}>
         <ConversationSettings conversation={conversation} models={models.models} />
       </ChatTopbar>
       <ChatView

@@ -1,6 +1,6 @@
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Outlet, useLoaderData, useLocation, useParams } from "@remix-run/react";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { CloseIcon } from "~/components/icons";
 import { Sidebar } from "~/components/sidebar";
 import { requireUser } from "~/lib/session.server";
@@ -8,6 +8,8 @@ import { requireUser } from "~/lib/session.server";
 export type ChatOutletContext = {
   models: { models: { id: string; label: string }[]; defaultModel: string; demo: boolean };
   openSidebar: () => void;
+  /** Whether the phone drawer is open (the menu button's aria-expanded). */
+  sidebarOpen: boolean;
 };
 
 /** The chat pages' frame: the conversation sidebar (a drawer on phones) around the open chat. */
@@ -26,13 +28,15 @@ export default function ChatLayout() {
   const { conversationId } = useParams();
   const location = useLocation();
   const [sidebarOpen, setSidebarOpen] = useState(false);
+  const closeSidebar = useCallback(() => setSidebarOpen(false), []);
+  const drawer = useDrawerFocus(sidebarOpen, closeSidebar);
 
   useEffect(() => setSidebarOpen(false), [location.pathname]);
 
-  const outletContext: ChatOutletContext = { models, openSidebar: () => setSidebarOpen(true) };
+  const outletContext: ChatOutletContext = { models, openSidebar: () => setSidebarOpen(true), sidebarOpen };
   return (
     <div className={sidebarOpen ? "chat-layout sidebar-open" : "chat-layout"}>
-      <aside className="sidebar" id="sidebar">
+      <aside className="sidebar" id="sidebar" ref={drawer}>
         <button type="button" className="icon-button close-sidebar" aria-label="Close sidebar" onClick={() => setSidebarOpen(false)}>
           <CloseIcon />
         </button>
@@ -44,4 +48,30 @@ export default function ChatLayout() {
       </main>
     </div>
   );
+}
+
+/**
+ * The phone drawer's focus: opening it moves focus to its first control (the close button),
+ * closing it (Escape, the close button, the backdrop) gives focus back to what opened it.
+ */
+function useDrawerFocus(open: boolean, close: () => void) {
+  const drawer = useRef<HTMLElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    if (open) {
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      drawer.current?.querySelector<HTMLElement>(".close-sidebar")?.focus();
+    } else if (opener.current) {
+      opener.current.focus();
+      opener.current = null;
+    }
+  }, [open]);
+  // Escape anywhere closes it, not only inside it.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && close();
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [open, close]);
+  return drawer;
 }

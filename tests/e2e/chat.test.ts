@@ -248,8 +248,23 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await screenshot(page, "phone-chat");
 
-    await page.getByRole("button", { name: "Open sidebar" }).click();
+    // The drawer: the button says whether it is open, focus goes in and comes back, Escape closes it.
+    const toggle = page.getByRole("button", { name: "Open sidebar" });
+    expect(await toggle.getAttribute("aria-expanded")).toBe("false");
+    await toggle.click();
     await page.getByRole("link", { name: "Hi from a phone" }).waitFor();
+    expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Close sidebar");
+    // Escape while renaming ends the renaming, on the conversation, with the drawer still open.
+    await page.getByRole("button", { name: "Rename “Hi from a phone”" }).click();
+    await page.getByLabel("Conversation title").press("Escape");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Hi from a phone");
+    expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+    await page.keyboard.press("Escape");
+    await expect.poll(() => toggle.getAttribute("aria-expanded")).toBe("false");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Open sidebar");
+
+    await toggle.click();
     await page.waitForTimeout(300); // the drawer slides in
     await screenshot(page, "phone-drawer");
     await page.getByRole("button", { name: "New chat" }).click();
