@@ -195,17 +195,25 @@ export default function AdminKeysPage() {
                   <td>
                     <code>{key.key}</code>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <span className={`status status-${key.status}`}>{key.status}</span>
                   </td>
-                  <td>{key.note ?? ""}</td>
-                  <td>
+                  <td data-label="Note">{key.note ?? ""}</td>
+                  <td data-label="Created">
                     <LocalTime iso={key.createdAt} />
                   </td>
-                  <td>
+                  <td data-label="Expires">
                     <LocalTime iso={key.expiresAt} />
                   </td>
-                  <td>{key.usedBy ? `${key.usedBy.username}, $<LocalTime iso={key.usedAt} />` : "—"}</td>
+                  <td data-label="Used by">
+                    {key.usedBy ? (
+                      <>
+                        {key.usedBy.username}, <LocalTime iso={key.usedAt} />
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
                   <td className="row-buttons">
                     {key.status === "unused" ? (
                       <CopyButton text={`${registerUrl}?key=${encodeURIComponent(key.key)}`} label="Copy invite link" />

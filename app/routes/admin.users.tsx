@@ -81,13 +81,19 @@ export default function AdminUsersPage() {
           {users.map((account) => (
             <tr key={account.id}>
               <td>{account.username}</td>
-              <td>{account.role}</td>
-              <td>
+              <td data-label="Role">{account.role}</td>
+              <td data-label="Status">
                 <span className={`status status-${account.disabledAt ? "revoked" : "unused"}`}>
-                  {account.disabledAt ? `disabled $<LocalTime iso={account.disabledAt} />` : "active"}
+                  {account.disabledAt ? (
+                    <>
+                      disabled <LocalTime iso={account.disabledAt} />
+                    </>
+                  ) : (
+                    "active"
+                  )}
                 </span>
               </td>
-              <td>
+              <td data-label="Joined">
                 <LocalTime iso={account.createdAt} />
               </td>
               <td className="row-buttons">

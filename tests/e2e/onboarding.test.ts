@@ -2,6 +2,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { hasChromium, screenshot } from "../helpers/browser";
 import { useBrowserSuite } from "../helpers/e2e";
+import { consumeRegistrationKey, generateKeys } from "../../server/services/registration-keys";
 import { createUser } from "../helpers/factories";
 
 describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a newcomer joins", () => {
@@ -105,5 +106,34 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     expect(overflow).toBe(false);
     await logIn(page, user.username);
     await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+  });
+
+  it("the admin tables fit: every action in view on a wide screen and on a phone, where rows are cards", async () => {
+    const admin = await createUser(suite.server.services, { role: "admin" });
+    const someone = await createUser(suite.server.services);
+    const [used] = generateKeys(suite.server.services.db, { count: 3, note: "a rather long note about which team these keys are for" });
+    consumeRegistrationKey(suite.server.services.db, used!.key, someone.id);
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 375, height: 740 },
+    ]) {
+      const page = await newPage(`admin-tables-${viewport.width}`, viewport);
+      await logIn(page, admin.username);
+      await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+      for (const path of ["/admin/keys", "/admin/users"]) {
+        await page.goto(`${suite.server.url}${path}`);
+        await page.locator(".keys-table").waitFor();
+        expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+        const outside = await page.evaluate(() => {
+          const wrap = document.querySelector(".table-wrap")!.getBoundingClientRect();
+          return [...document.querySelectorAll(".keys-table .button")]
+            .map((button) => button.getBoundingClientRect())
+            .filter((box) => box.right > Math.min(wrap.right, window.innerWidth) + 1).length;
+        });
+        expect(outside).toBe(0);
+        expect(await page.locator(".keys-table").innerText()).not.toContain("LocalTime");
+        await screenshot(page, `admin-${path.split("/").at(-1)}-${viewport.width}`);
+      }
+    }
   });
 });
