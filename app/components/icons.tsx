@@ -45,3 +45,31 @@ export function CloseIcon() {
     </svg>
   );
 }
+
+export function CopyIcon() {
+  return (
+    <svg {...common}>
+      <rect x="9" y="9" width="12" height="12" rx="2" />
+      <path d="M5 15H4a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v1" />
+    </svg>
+  );
+}
+
+export function CheckIcon() {
+  return (
+    <svg {...common}>
+      <path d="M20 6 9 17l-5-5" />
+    </svg>
+  );
+}
+
+export function RetryIcon() {
+  return (
+    <svg {...common}>
+      <path d="M3 12a9 9 0 0 1 15.5-6.2L21 8" />
+      <path d="M21 3v5h-5" />
+      <path d="M21 12a9 9 0 0 1-15.5 6.2L3 16" />
+      <path d="M3 21v-5h5" />
+    </svg>
+  );
+}

@@ -2,6 +2,7 @@ import { memo, useEffect, useSyncExternalStore } from "react";
 import type { Message } from "../../server/services/conversations";
 import type { LiveText } from "~/lib/live-text";
 import { CopyButton } from "./copy-button";
+import { RetryIcon } from "./icons";
 import { Markdown, StreamingMarkdown } from "./markdown";
 
 interface MessageItemProps {
@@ -51,10 +52,17 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
         ) : null}
       </div>
       <div className="message-actions">
-        {message.content ? <CopyButton text={message.content} /> : null}
+        {message.content ? <CopyButton text={message.content} icon /> : null}
         {isLatestReply && !failed && message.role === "assistant" ? (
-          <button type="button" className="button secondary small" onClick={() => onRegenerate(message.id)} disabled={busy}>
-            Regenerate
+          <button
+            type="button"
+            className="icon-button"
+            onClick={() => onRegenerate(message.id)}
+            disabled={busy}
+            aria-label="Regenerate"
+            title="Regenerate"
+          >
+            <RetryIcon />
           </button>
         ) : null}
         {message.role === "assistant" && message.model ? <span className="message-model">{message.model}</span> : null}

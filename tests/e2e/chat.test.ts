@@ -4,7 +4,7 @@ import { tokenize } from "../../server/llm/fake-upstream";
 import { hasChromium, screenshot } from "../helpers/browser";
 import { eventually } from "../helpers/chat";
 import { useBrowserSuite } from "../helpers/e2e";
-import { createUser } from "../helpers/factories";
+import { createConversation, createUser } from "../helpers/factories";
 
 const LONG_REPLY = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} of a long answer.`).join(" ");
 
@@ -116,6 +116,30 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
       .getByText(/^Thought for/)
       .waitFor();
     await page.getByText("The reply stopped at the longest a reply may be.").waitFor();
+  });
+
+  it("message actions are compact icons that appear with the pointer or keyboard, with the same names", async () => {
+    const { page, user } = await signedInPage("actions");
+    const id = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "First question" },
+      { role: "assistant", content: "First answer" },
+      { role: "user", content: "Second question" },
+      { role: "assistant", content: "Second answer" },
+    ]);
+    await page.goto(`${suite.server.url}/c/${id}`);
+    const first = page.locator(".message-assistant").first();
+    const copy = first.getByRole("button", { name: "Copy" });
+    const opacity = () => copy.evaluate((element) => getComputedStyle(element).opacity);
+    await expect.poll(opacity).toBe("0");
+    await first.hover();
+    await expect.poll(opacity).toBe("1");
+    await page.mouse.move(0, 0);
+    await expect.poll(opacity).toBe("0");
+    await copy.focus();
+    await expect.poll(opacity).toBe("1");
+    // The latest reply shows its actions without asking.
+    const last = page.locator(".message-assistant").last();
+    expect(await last.getByRole("button", { name: "Regenerate" }).evaluate((element) => getComputedStyle(element).opacity)).toBe("1");
   });
 
   it("conversations can be renamed and deleted from the sidebar", async () => {
