@@ -13,6 +13,7 @@ import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
 import { paths } from "./paths";
 import { markInterruptedReplies } from "./services/chat";
+import { deleteExpiredResetLinks } from "./services/password-resets";
 
 export interface RunningServer {
   url: string;
@@ -95,9 +96,15 @@ function reclaimSpaceFromNowOn(database: DatabaseHandle, logger: Logger): void {
 }
 
 /** Expired sessions are refused anyway; deleting them keeps the table small. */
-function sweepExpiredSessions({ auth, logger }: Pick<AppServices, "auth" | "logger">): NodeJS.Timeout {
-  const sweep = () =>
-    auth.deleteExpiredSessions().catch((error: unknown) => logger.error({ err: error }, "could not delete expired sessions"));
+function sweepExpiredSessions({ auth, db, logger }: Pick<AppServices, "auth" | "db" | "logger">): NodeJS.Timeout {
+  const sweep = async () => {
+    try {
+      await auth.deleteExpiredSessions();
+      deleteExpiredResetLinks(db);
+    } catch (error) {
+      logger.error({ err: error }, "could not delete expired sessions and reset links");
+    }
+  };
   void sweep();
   return setInterval(sweep, HOUR).unref();
 }

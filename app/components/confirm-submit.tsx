@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 
 interface ConfirmSubmitProps {
   /** The button's text, and its accessible name (which says what it acts on). */
@@ -20,12 +20,14 @@ interface ConfirmSubmitProps {
  */
 export function ConfirmSubmit({ children, label, question, confirmLabel, name, value }: ConfirmSubmitProps) {
   const [asking, setAsking] = useState(false);
-  const confirm = useRef<HTMLButtonElement>(null);
+  const questionId = useId();
+  // Focus goes to Cancel: a second Enter, or a key held down, must not confirm.
+  const cancelButton = useRef<HTMLButtonElement>(null);
   const ask = useRef<HTMLButtonElement>(null);
   const answered = useRef(false);
 
   useEffect(() => {
-    if (asking) confirm.current?.focus();
+    if (asking) cancelButton.current?.focus();
     else if (answered.current) ask.current?.focus();
   }, [asking]);
 
@@ -55,16 +57,18 @@ export function ConfirmSubmit({ children, label, question, confirmLabel, name, v
     <span
       className="confirm-inline"
       role="group"
-      aria-label={question}
+      aria-labelledby={questionId}
       onKeyDown={(event) => {
         if (event.key === "Escape") cancel();
       }}
     >
-      <span className="confirm-text">{question}</span>
-      <button type="submit" name={name} value={value} ref={confirm} className="button danger small">
+      <span className="confirm-text" id={questionId}>
+        {question}
+      </span>
+      <button type="submit" name={name} value={value} className="button danger small">
         {confirmLabel}
       </button>
-      <button type="button" className="button secondary small" onClick={cancel}>
+      <button type="button" className="button secondary small" onClick={cancel} ref={cancelButton}>
         Cancel
       </button>
     </span>

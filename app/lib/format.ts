@@ -30,6 +30,11 @@ export function formatLocalDateTime(iso: string, timeZone?: string): string {
 export function endOfDayIn(day: string, timeZone: string | undefined): string {
   const [year, month, date] = day.split("-").map(Number) as [number, number, number];
   const utcEnd = Date.UTC(year, month - 1, date, 23, 59, 59, 999);
+  // 2026-02-31 is no day (Date.UTC would roll it into March), nor is year 24 (it would be 1924).
+  const back = new Date(utcEnd);
+  if (year < 1000 || back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== date) {
+    throw new RangeError(`${day} is not a calendar day`);
+  }
   if (!timeZone || !isTimeZone(timeZone)) return new Date(utcEnd).toISOString();
   // The zone's offset at that moment; once more at the corrected moment, for a DST change that day.
   let instant = utcEnd - offsetMs(utcEnd, timeZone);

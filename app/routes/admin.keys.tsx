@@ -103,8 +103,12 @@ async function generate(context: ActionFunctionArgs["context"], form: FormData) 
 }
 
 function validThrough(day: string, timeZone: string): string {
-  // Anything but a date is left for the API to refuse, with its message.
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) ? endOfDayIn(day, timeZone || undefined) : `${day}T23:59:59.999Z`;
+  // Anything but a calendar day is left for the API to refuse, with its message.
+  try {
+    return endOfDayIn(day, timeZone || undefined);
+  } catch {
+    return `${day}T23:59:59.999Z`;
+  }
 }
 
 async function load(context: ActionFunctionArgs["context"], form: FormData) {

@@ -35,8 +35,9 @@ export async function action({ context, request }: ActionFunctionArgs) {
       const link = await context.api.admin.users.resetLink({ userId });
       return json({
         ok: true as const,
-        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, for 24 hours, and logs them out everywhere when used.`,
-        resetLink: new URL(link.path, request.url).toString(),
+        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, until ${link.expiresAt.slice(0, 16).replace("T", " ")} UTC, and logs them out everywhere when used.`,
+        // PUBLIC_ORIGIN when set: behind a proxy the request's own address can be http:// or internal.
+        resetLink: new URL(link.path, context.publicOrigin ?? request.url).toString(),
       });
     }
     if (intent === "make-admin" || intent === "make-user") {

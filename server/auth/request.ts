@@ -57,7 +57,7 @@ export interface OriginCheck {
 /**
  * Cookie-authenticated requests that change state must come from our own pages (CSRF).
  * The Host header is set by the browser to our server, so an attacker's page cannot fake
- * a match; PUBLIC_ORIGIN covers proxies that rewrite Host.
+ * a match; a trusted proxy's X-Forwarded-Host and PUBLIC_ORIGIN cover proxies that rewrite Host.
  */
 export function isAllowedOrigin({ method, origin, hosts, publicOrigin }: OriginCheck): boolean {
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") return true;

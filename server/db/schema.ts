@@ -149,4 +149,3 @@ export type SessionRow = typeof sessions.$inferSelect;
 export type RegistrationKeyRow = typeof registrationKeys.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
-export type PasswordResetRow = typeof passwordResets.$inferSelect;

@@ -35,8 +35,8 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   // Nothing reads req.query (tRPC and Remix parse the URL themselves), and qs would parse every
   // chat.stream's message a second time.
   app.set("query parser", false);
-  // Only the reverse proxy may tell us the client's address (X-Forwarded-For): by default one on
-  // this machine. Every per-network limit counts what it says.
+  // Only the reverse proxies TRUST_PROXY names (none by default) may tell us the client's address,
+  // host and scheme (X-Forwarded-*). Every per-network limit counts what they say.
   app.set("trust proxy", services.env.TRUST_PROXY);
   app.use(securityHeaders(services.env));
   app.use("/build", express.static(join(paths.public, "build"), { immutable: true, maxAge: "1y" }));

@@ -8,7 +8,7 @@ import { hashPassword, verifyAgainstDummy, verifyPassword } from "../auth/passwo
 import type { Db, Queryable } from "../db/client";
 import type { Env } from "../env";
 import { newId, randomBase32 } from "../db/ids";
-import { sessions, users, type UserRole, type UserRow } from "../db/schema";
+import { passwordResets, sessions, users, type UserRole, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import type { OpenStreams } from "./open-streams";
 import type { RateLimits } from "./rate-limits";
@@ -238,7 +238,15 @@ export async function login(
   );
   if (!user || !valid) throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
   if (user.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled. Ask an admin to enable it.");
-  return startSession({ auth, db, streams }, user.id);
+  const signedIn = await startSession({ auth, db, streams }, user.id);
+  // The password may have changed (a reset, a change) while this one was being checked: a
+  // reset ends the sessions that exist when it commits, so one made after it must not stand.
+  const current = db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.id)).get();
+  if (current?.passwordHash !== user.passwordHash) {
+    await auth.invalidateSession(signedIn.session.id);
+    throw new ServiceError("UNAUTHORIZED", "Wrong username or password.");
+  }
+  return signedIn;
 }
 
 /**
@@ -341,6 +349,8 @@ export async function changePassword(
     tx.delete(sessions)
       .where(and(eq(sessions.userId, user.id), ne(sessions.id, session.id)))
       .run();
+    // A reset link sent before would take the account back from its owner.
+    tx.delete(passwordResets).where(eq(passwordResets.userId, user.id)).run();
   });
   streams.endForUser(user.id, {
     exceptSessionId: session.id,

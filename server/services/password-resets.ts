@@ -1,4 +1,4 @@
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword } from "../auth/password";
 import { sessionIdOf } from "../auth/session-tokens";
@@ -25,8 +25,13 @@ export const resetLinkInput = z.object({ userId: z.string().min(1).max(64) });
 
 /** A new link for a person, replacing any earlier one. The token is shown this once. */
 export function createResetLink(db: AccountDeps["db"], userId: string, createdBy: string | null) {
-  const user = db.select({ id: users.id, username: users.username }).from(users).where(eq(users.id, userId)).get();
+  const user = db
+    .select({ id: users.id, username: users.username, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.id, userId))
+    .get();
   if (!user) throw new ServiceError("NOT_FOUND", "That account does not exist.");
+  if (user.disabledAt) throw new ServiceError("BAD_REQUEST", "This account is disabled: enable it first, then make a reset link.");
   const token = randomBase32(32);
   const expiresAt = new Date(Date.now() + RESET_LINK_HOURS * 3_600_000);
   db.transaction((tx) => {
@@ -38,15 +43,21 @@ export function createResetLink(db: AccountDeps["db"], userId: string, createdBy
   return { username: user.username, token, path: `/reset?token=${token}`, expiresAt: expiresAt.toISOString() };
 }
 
+/** Expired links are of no use to anyone: the hourly sweep removes them. */
+export function deleteExpiredResetLinks(db: AccountDeps["db"]): void {
+  db.delete(passwordResets).where(lte(passwordResets.expiresAt, new Date())).run();
+}
+
 /** Whose link it is, while it can still be used. */
 export function resetLinkOwner(db: AccountDeps["db"], token: string): { username: string; expiresAt: string } {
   const found = db
-    .select({ username: users.username, expiresAt: passwordResets.expiresAt })
+    .select({ username: users.username, expiresAt: passwordResets.expiresAt, disabledAt: users.disabledAt })
     .from(passwordResets)
     .innerJoin(users, eq(users.id, passwordResets.userId))
     .where(and(eq(passwordResets.tokenHash, sessionIdOf(token)), gt(passwordResets.expiresAt, new Date())))
     .get();
   if (!found) throw invalidLink();
+  if (found.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled. Ask an admin to enable it.");
   return { username: found.username, expiresAt: found.expiresAt.toISOString() };
 }
 
@@ -87,6 +98,6 @@ export async function resetPassword(
 function invalidLink(): ServiceError {
   return new ServiceError(
     "NOT_FOUND",
-    "This reset link does not work: it was used already, replaced by a newer one, or is more than 24 hours old. Ask an admin for a new one.",
+    `This reset link does not work: it was used already, replaced by a newer one, or is more than ${RESET_LINK_HOURS} hours old. Ask an admin for a new one.`,
   );
 }

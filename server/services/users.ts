@@ -1,7 +1,7 @@
 import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Queryable } from "../db/client";
-import { sessions, userRoles, users, type UserRow } from "../db/schema";
+import { passwordResets, sessions, userRoles, users, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
 import type { OpenStreams } from "./open-streams";
@@ -57,7 +57,10 @@ export function setDisabled(
       .where(eq(users.id, target.id))
       .returning()
       .all();
-    if (input.disabled) tx.delete(sessions).where(eq(sessions.userId, target.id)).run();
+    if (input.disabled) {
+      tx.delete(sessions).where(eq(sessions.userId, target.id)).run();
+      tx.delete(passwordResets).where(eq(passwordResets.userId, target.id)).run();
+    }
     if (input.disabled && target.role === "admin") requireAnotherActiveAdmin(tx, target.id);
     return row!;
   });

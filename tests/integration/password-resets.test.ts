@@ -88,4 +88,35 @@ describe("password reset links", () => {
     const { api } = await callerFor(services, { userId: eve.id });
     await expect(api.admin.users.resetLink({ userId: eve.id })).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
+
+  it("a link dies when the password is changed or the account disabled, and a disabled account gets none", async () => {
+    const frank = await createUser(services);
+    const link = await resetLinkFor(frank.id);
+    const { api: asFrank } = await callerFor(services, { userId: frank.id });
+    await asFrank.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    const api = await anonymous();
+    await expect(api.auth.resetLink({ token: link.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    const grace = await createUser(services);
+    const second = await resetLinkFor(grace.id);
+    const admin = await createUser(services, { role: "admin" });
+    const { api: asAdmin } = await callerFor(services, { userId: admin.id });
+    await asAdmin.admin.users.setDisabled({ userId: grace.id, disabled: true });
+    await expect(api.auth.resetLink({ token: second.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(asAdmin.admin.users.resetLink({ userId: grace.id })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
+  it("a login that checked the old password while a reset committed gets no session", async () => {
+    const henry = await createUser(services);
+    const link = await resetLinkFor(henry.id);
+    const api = await anonymous();
+    // The login's password check (argon2, ~50 ms) is under way when the reset lands.
+    const login = api.auth.login({ username: henry.username, password: TEST_PASSWORD });
+    await api.auth.resetPassword({ token: link.token, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    const outcome = await login.then(
+      (signedIn) => signedIn.token,
+      () => null,
+    );
+    if (outcome) expect((await validateSessionToken(services.auth, outcome)).session).toBeNull();
+  });
 });

@@ -19,4 +19,10 @@ describe("dates where people are", () => {
     expect(formatLocalDateTime("2026-12-07T23:30:00.000Z", "Europe/Berlin")).toBe("2026-12-08 00:30 CET");
     expect(formatLocalDateTime("2026-12-07T23:30:00.000Z", "UTC")).toBe("2026-12-07 23:30 UTC");
   });
+
+  it("refuses what is not a calendar day instead of rolling it into another", () => {
+    expect(() => endOfDayIn("2026-02-31", "UTC")).toThrow(RangeError);
+    expect(() => endOfDayIn("0024-01-01", "UTC")).toThrow(RangeError);
+    expect(() => endOfDayIn("soon", undefined)).toThrow(RangeError);
+  });
 });
