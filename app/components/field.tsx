@@ -30,3 +30,43 @@ export function Field({ label, name, error, hint, ...input }: FieldProps) {
     </div>
   );
 }
+
+/**
+ * A new password and its confirmation, as every form that sets one asks for them (register,
+ * first admin, reset, account); `label` names the first ("Password", "New password").
+ */
+export function NewPasswordFields({
+  errors,
+  label = "Password",
+  names = { password: "password", confirm: "confirmPassword" },
+  autoFocus,
+}: {
+  errors: Record<string, string | undefined>;
+  label?: string;
+  names?: { password: string; confirm: string };
+  autoFocus?: boolean;
+}) {
+  return (
+    <>
+      <Field
+        label={label}
+        name={names.password}
+        type="password"
+        autoComplete="new-password"
+        autoFocus={autoFocus}
+        required
+        minLength={8}
+        hint="At least 8 characters"
+        error={errors[names.password]}
+      />
+      <Field
+        label={`Confirm ${label.toLowerCase()}`}
+        name={names.confirm}
+        type="password"
+        autoComplete="new-password"
+        required
+        error={errors[names.confirm]}
+      />
+    </>
+  );
+}

@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
-import { Field } from "~/components/field";
+import { Field, NewPasswordFields } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders, requireAnonymous } from "~/lib/session.server";
@@ -61,24 +61,7 @@ export default function RegisterPage() {
           defaultValue={result?.values.username}
           error={errors.username}
         />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          hint="At least 8 characters"
-          error={errors.password}
-        />
-        <Field
-          label="Confirm password"
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          required
-          error={errors.confirmPassword}
-        />
+        <NewPasswordFields errors={errors} />
         <Field
           label="Registration key"
           name="registrationKey"

@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
-import { Field } from "~/components/field";
+import { NewPasswordFields } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
@@ -57,25 +57,7 @@ export default function ResetPage() {
         <Form method="post" noValidate ref={formRef}>
           <input type="hidden" name="token" value={token} />
           <FormError message={result?.formError} />
-          <Field
-            label="New password"
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            autoFocus
-            required
-            minLength={8}
-            hint="At least 8 characters"
-            error={errors.password}
-          />
-          <Field
-            label="Confirm new password"
-            name="confirmPassword"
-            type="password"
-            autoComplete="new-password"
-            required
-            error={errors.confirmPassword}
-          />
+          <NewPasswordFields errors={errors} label="New password" autoFocus />
           <button type="submit" className="button primary wide" disabled={busy}>
             {busy ? "Saving…" : "Save the new password"}
           </button>

@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
-import { Field } from "~/components/field";
+import { Field, NewPasswordFields } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
@@ -66,24 +66,7 @@ export default function SetupPage() {
             defaultValue={result?.values.username ?? "admin"}
             error={errors.username}
           />
-          <Field
-            label="Password"
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            hint="At least 8 characters"
-            error={errors.password}
-          />
-          <Field
-            label="Confirm password"
-            name="confirmPassword"
-            type="password"
-            autoComplete="new-password"
-            required
-            error={errors.confirmPassword}
-          />
+          <NewPasswordFields errors={errors} />
           <button type="submit" className="button primary wide" disabled={busy}>
             {busy ? "Creating the admin…" : "Create the admin"}
           </button>
