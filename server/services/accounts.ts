@@ -34,6 +34,9 @@ export const passwordSchema = z
   .min(8, "Use at least 8 characters.")
   .max(256, "Use at most 256 characters.");
 
+/** A password typed twice that differs: the error is shown at the second one. */
+export const PASSWORDS_DIFFER = { message: "The passwords do not match.", path: ["confirmPassword"] };
+
 export const registerInput = z
   .object({
     username: usernameSchema,
@@ -41,10 +44,7 @@ export const registerInput = z
     confirmPassword: z.string({ error: "Type the password again." }),
     registrationKey: registrationKeyInput,
   })
-  .refine((input) => input.password === input.confirmPassword, {
-    message: "The passwords do not match.",
-    path: ["confirmPassword"],
-  });
+  .refine((input) => input.password === input.confirmPassword, PASSWORDS_DIFFER);
 
 export const loginInput = z.object({
   username: z.string({ error: "Enter your username." }).trim().min(1, "Enter your username.").max(256),
@@ -57,7 +57,7 @@ export const changePasswordInput = z
     newPassword: passwordSchema,
     confirmPassword: z.string({ error: "Type the new password again." }),
   })
-  .refine((input) => input.newPassword === input.confirmPassword, { message: "The passwords do not match.", path: ["confirmPassword"] });
+  .refine((input) => input.newPassword === input.confirmPassword, PASSWORDS_DIFFER);
 
 /** The first admin of a fresh install, through the one-time link the server printed. */
 export const setupInput = z
@@ -67,10 +67,7 @@ export const setupInput = z
     password: passwordSchema,
     confirmPassword: z.string({ error: "Type the password again." }),
   })
-  .refine((input) => input.password === input.confirmPassword, {
-    message: "The passwords do not match.",
-    path: ["confirmPassword"],
-  });
+  .refine((input) => input.password === input.confirmPassword, PASSWORDS_DIFFER);
 
 export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;

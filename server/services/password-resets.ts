@@ -4,7 +4,7 @@ import { hashPassword } from "../auth/password";
 import { sessionIdOf } from "../auth/session-tokens";
 import { newId, randomBase32 } from "../db/ids";
 import { passwordResets, sessions, users } from "../db/schema";
-import { passwordSchema, startSession, type AccountDeps, type SignedIn } from "./accounts";
+import { PASSWORDS_DIFFER, passwordSchema, startSession, type AccountDeps, type SignedIn } from "./accounts";
 import { ServiceError } from "./errors";
 
 /**
@@ -19,7 +19,7 @@ export const resetTokenInput = z.object({ token: z.string().trim().min(1, "Open 
 
 export const resetPasswordInput = resetTokenInput
   .extend({ password: passwordSchema, confirmPassword: z.string({ error: "Type the password again." }) })
-  .refine((input) => input.password === input.confirmPassword, { message: "The passwords do not match.", path: ["confirmPassword"] });
+  .refine((input) => input.password === input.confirmPassword, PASSWORDS_DIFFER);
 
 export const resetLinkInput = z.object({ userId: z.string().min(1).max(64) });
 
