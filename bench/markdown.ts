@@ -5,6 +5,7 @@
  *   npx tsx bench/markdown.ts [chars=50000,100000,200000]
  */
 import { MAX_MARKDOWN_CHARS, renderMarkdown } from "../app/lib/markdown";
+import "../app/lib/math.server";
 import { codingAnswer, craftedMarkdown, htmlDepth } from "../tests/fixtures/crafted-markdown";
 import { median } from "./stats";
 

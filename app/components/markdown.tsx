@@ -1,8 +1,9 @@
-import { memo, useEffect, useMemo, useRef } from "react";
+import { memo, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { MAX_MARKDOWN_CHARS, renderMarkdown } from "~/lib/markdown";
 import { settledBlocks } from "~/lib/markdown-blocks";
 import { finishedMessageHtml } from "~/lib/markdown-html.server";
 import { highlightCodeBlocksInView, onMarkdownClick } from "~/lib/markdown-interactions";
+import { loadMath, MATH_PENDING_CLASS, mathLoaded, onMathLoaded } from "~/lib/math";
 
 /**
  * A message's markdown as HTML (app/lib/markdown.ts). Its buttons (Copy code, load an image)
@@ -13,7 +14,7 @@ import { highlightCodeBlocksInView, onMarkdownClick } from "~/lib/markdown-inter
  * (see markdown-html.server.ts); the browser renders the same string, so hydration leaves it.
  */
 export const Markdown = memo(function Markdown({ text, keep = false }: { text: string; keep?: boolean }) {
-  const html = useMemo(() => (keep && typeof document === "undefined" ? finishedMessageHtml(text) : renderMarkdown(text)), [text, keep]);
+  const html = useMarkdownHtml(text, keep);
   return <MarkdownHtml html={html} className="markdown" onClick={onMarkdownClick} />;
 });
 
@@ -34,7 +35,7 @@ const MarkdownHtml = memo(function MarkdownHtml({
 
 /** One settled block of a streaming reply: its text no longer changes, so it renders once. */
 const SettledBlock = memo(function SettledBlock({ text }: { text: string }) {
-  const html = useMemo(() => renderMarkdown(text), [text]);
+  const html = useMarkdownHtml(text);
   return <MarkdownHtml html={html} className="markdown-part" />;
 });
 
@@ -53,7 +54,34 @@ export function StreamingMarkdown({ text }: { text: string }) {
       {settled.map((block, i) => (
         <SettledBlock key={i} text={block} />
       ))}
-      {tail ? <div className="markdown-part" dangerouslySetInnerHTML={{ __html: renderMarkdown(tail) }} /> : null}
+      {tail ? <StreamingTail text={tail} /> : null}
     </div>
   );
 }
+
+/** The tail of a streaming reply, rendered again on every frame. */
+function StreamingTail({ text }: { text: string }) {
+  const html = useMarkdownHtml(text);
+  return <div className="markdown-part" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/**
+ * Markdown as HTML, with its formulas once KaTeX is in the browser (app/lib/math.ts): the
+ * first formula shown as TeX starts loading it, and every message renders again when it is.
+ * The server always has KaTeX, so hydration starts from "loaded".
+ */
+function useMarkdownHtml(text: string, keep = false): string {
+  const math = useSyncExternalStore(onMathLoaded, mathLoaded, serverHasMath);
+  const html = useMemo(
+    () => (keep && typeof document === "undefined" ? finishedMessageHtml(text) : renderMarkdown(text)),
+    // `math` is not read, but a change of it changes what renderMarkdown returns.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [text, keep, math],
+  );
+  useEffect(() => {
+    if (!math && html.includes(MATH_PENDING_CLASS)) loadMath().catch(() => undefined);
+  }, [math, html]);
+  return html;
+}
+
+const serverHasMath = () => true;

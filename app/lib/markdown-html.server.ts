@@ -1,4 +1,5 @@
 import { renderMarkdown } from "./markdown";
+import "./math.server";
 import { TextCache } from "./text-cache";
 
 /**

@@ -1,5 +1,6 @@
 import MarkdownIt, { type Env, type RendererRule, type StateBlock, type StateCore, type Token } from "markdown-it";
 import footnote from "markdown-it-footnote";
+import { mathPlugin } from "./markdown-math";
 
 /**
  * Markdown to HTML, the same string on the server and in the browser (so a saved reply's
@@ -27,6 +28,7 @@ const MAX_INLINE_NESTING = 10;
 
 const md = new MarkdownIt({ html: false, linkify: true, maxNesting: MAX_BLOCK_NESTING });
 md.use(footnote);
+md.use(mathPlugin);
 const { escapeHtml, unescapeAll } = md.utils;
 
 /**

@@ -1,9 +1,10 @@
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type LinksFunction, type LoaderFunctionArgs } from "@remix-run/node";
 import { Outlet, useLoaderData, useLocation, useParams } from "@remix-run/react";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { CloseIcon } from "~/components/icons";
 import { Sidebar } from "~/components/sidebar";
 import { requireUser } from "~/lib/session.server";
+import katexStyles from "katex/dist/katex.min.css";
 
 export type ChatOutletContext = {
   models: { models: { id: string; label: string }[]; defaultModel: string; demo: boolean };
@@ -11,6 +12,9 @@ export type ChatOutletContext = {
   /** Whether the phone drawer is open (the menu button's aria-expanded). */
   sidebarOpen: boolean;
 };
+
+// KaTeX's styles and fonts (the fonts load only when a formula shows): replies' math (app/lib/math.ts).
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: katexStyles }];
 
 /** The chat pages' frame: the conversation sidebar (a drawer on phones) around the open chat. */
 export async function loader({ context, request }: LoaderFunctionArgs) {

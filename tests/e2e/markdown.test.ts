@@ -89,6 +89,65 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
     expect(problems).toEqual([]);
   }, 40_000);
 
+  it("math renders while streaming (KaTeX loads with the first formula), once saved, after a reload, and on a phone", async () => {
+    const { page, problems } = await signedInPage("math");
+    const katexScripts: string[] = [];
+    page.on("request", (request) => {
+      if (/\/katex-[\w-]+\.js$/.test(request.url())) katexScripts.push(request.url());
+    });
+    const wide = Array.from({ length: 40 }, (_, i) => `a_{${i + 1}} x^{${i + 1}}`).join(" + ");
+    suite.upstream.enqueue({
+      kind: "reply",
+      tokens: [
+        "Euler's identity: $e^{i\\pi} + 1 = 0$.\n\n",
+        "$$\n\\int_0^1 x\\,dx = \\frac{1}{2}\n$$\n\n",
+        `\\[\n${wide}\n\\]\n\n`,
+        "It costs $5 and $10.\n\n",
+        "Done.",
+      ],
+      tokenDelayMs: 300,
+    });
+    // A page without math does not load KaTeX.
+    expect(katexScripts).toEqual([]);
+    await page.getByLabel("Message").fill("Some math, please");
+    await page.getByLabel("Message").press("Enter");
+
+    const streaming = page.locator("[data-status=streaming] .markdown");
+    await streaming.locator(".katex").first().waitFor();
+    expect(katexScripts).toHaveLength(1);
+
+    await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
+    const saved = page.locator(".message-assistant .markdown").last();
+    expect(await saved.locator(".katex").count()).toBe(3);
+    expect(await saved.locator(".katex-display").count()).toBe(2);
+    await saved.getByText("It costs $5 and $10.").waitFor();
+    // KaTeX's fonts load under the Content-Security-Policy (a refusal would be a console error).
+    await page.waitForFunction(`[...document.fonts].some((font) => font.family.includes("KaTeX_Main") && font.status === "loaded")`);
+
+    // The server sends the formulas rendered; the page loads KaTeX before hydrating, so they stay.
+    const served = await (await page.request.get(page.url())).text();
+    expect(served.match(/class="katex"/g)).toHaveLength(3);
+    await page.reload();
+    const reloaded = page.locator(".message-assistant .markdown").last();
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    expect(await reloaded.locator(".katex").count()).toBe(3);
+    await page.getByLabel("Message").fill("still interactive");
+    await page.waitForFunction("!document.querySelector('.composer-button').disabled");
+    await screenshot(page, "math-reply");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "math-reply-dark");
+
+    // On a phone the wide formula scrolls in its own box; the page does not scroll sideways.
+    await page.setViewportSize({ width: 375, height: 740 });
+    const formula = reloaded.locator(".katex-display").last();
+    await formula.scrollIntoViewIfNeeded();
+    const box = await formula.evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+    expect(box.scrollWidth).toBeGreaterThan(box.clientWidth);
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await screenshot(page, "math-reply-phone-dark");
+    expect(problems).toEqual([]);
+  }, 40_000);
+
   it("a conversation holding replies crafted to stall the parser opens without freezing the tab", async () => {
     const { page, user, problems } = await signedInPage("crafted");
     await page.addInitScript(`
