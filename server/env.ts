@@ -125,7 +125,7 @@ const envSchema = z.object({
   RATE_LIMITS: booleanSwitch.default(true),
   LOGIN_FAILURES_PER_IP: count("failed logins", 50),
   LOGIN_FAILURES_PER_ACCOUNT: count("failed logins", 10),
-  REGISTRATION_FAILURES_PER_IP: count("failed registrations", 10),
+  REGISTRATION_FAILURES_PER_IP: count("failed registrations and setup or reset links", 10),
   MESSAGES_PER_MINUTE: count("messages", 30),
   CONVERSATIONS_PER_MINUTE: count("conversations", 30),
   MAX_RUNNING_REPLIES: count("replies", 3),

@@ -115,15 +115,21 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 
   useEffect(() => setTitle(conversation.title), [conversation.title]);
 
-  // Back from renaming (Escape) to the conversation itself, not to the top of the page.
+  // Back from renaming (Escape) to the conversation itself, from a cancelled delete to its
+  // button: not to the top of the page.
   const link = useRef<HTMLAnchorElement>(null);
-  const returnFocus = useRef(false);
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef<"link" | "delete" | null>(null);
   useEffect(() => {
     if (mode === "view" && returnFocus.current) {
-      returnFocus.current = false;
-      link.current?.focus();
+      (returnFocus.current === "link" ? link : deleteButton).current?.focus();
+      returnFocus.current = null;
     }
   }, [mode]);
+  const backToView = (focus: "link" | "delete") => {
+    returnFocus.current = focus;
+    setMode("view");
+  };
 
   async function rename(event?: FormEvent) {
     event?.preventDefault();
@@ -168,8 +174,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
                 // the document, where React's own is: hence stopImmediatePropagation).
                 event.nativeEvent.stopImmediatePropagation();
                 setTitle(conversation.title);
-                returnFocus.current = true;
-                setMode("view");
+                backToView("link");
               }
             }}
           />
@@ -180,12 +185,24 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 
   if (mode === "confirm-delete") {
     return (
-      <li className="conversation-row confirming" role="group" aria-label={`Delete “${conversation.title}”?`}>
+      <li
+        className="conversation-row confirming"
+        role="group"
+        aria-label={`Delete “${conversation.title}”?`}
+        onKeyDown={(event) => {
+          if (event.key === "Escape") {
+            // Escape takes back the question; the drawer around it stays open (see rename).
+            event.nativeEvent.stopImmediatePropagation();
+            backToView("delete");
+          }
+        }}
+      >
         <span className="confirm-text">Delete “{conversation.title}”?</span>
-        <button type="button" className="button danger small" onClick={remove} autoFocus>
+        <button type="button" className="button danger small" onClick={remove}>
           Delete
         </button>
-        <button type="button" className="button secondary small" onClick={() => setMode("view")}>
+        {/* Focus starts on Cancel, as in ConfirmSubmit: a second Enter must not delete. */}
+        <button type="button" className="button secondary small" onClick={() => backToView("delete")} autoFocus>
           Cancel
         </button>
       </li>
@@ -204,6 +221,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
         <button
           type="button"
           className="icon-button"
+          ref={deleteButton}
           aria-label={`Delete “${title}”`}
           title="Delete"
           onClick={() => {

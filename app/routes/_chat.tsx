@@ -40,14 +40,14 @@ export default function ChatLayout() {
   const outletContext: ChatOutletContext = { models, openSidebar: () => setSidebarOpen(true), sidebarOpen };
   return (
     <div className={sidebarOpen ? "chat-layout sidebar-open" : "chat-layout"}>
-      <aside className="sidebar" id="sidebar" ref={drawer}>
+      <aside className="sidebar" id="sidebar" ref={drawer.panel}>
         <button type="button" className="icon-button close-sidebar" aria-label="Close sidebar" onClick={() => setSidebarOpen(false)}>
           <CloseIcon />
         </button>
         <Sidebar user={user} firstPage={firstPage} search={search} activeId={conversationId ?? null} now={now} />
       </aside>
       {sidebarOpen ? <div className="sidebar-backdrop" onClick={() => setSidebarOpen(false)} aria-hidden="true" /> : null}
-      <main className="chat-main">
+      <main className="chat-main" ref={drawer.behind}>
         <Outlet context={outletContext} />
       </main>
     </div>
@@ -55,13 +55,18 @@ export default function ChatLayout() {
 }
 
 /**
- * The phone drawer's focus: opening it moves focus to its first control (the close button),
- * closing it (Escape, the close button, the backdrop) gives focus back to what opened it.
+ * The phone drawer's focus: opening it moves focus to its first control (the close button)
+ * and makes the page behind it inert (Tab and screen readers stay in the drawer, as in a
+ * modal dialog); closing it (Escape, the close button, the backdrop) gives focus back to what
+ * opened it.
  */
 function useDrawerFocus(open: boolean, close: () => void) {
   const drawer = useRef<HTMLElement>(null);
+  const behind = useRef<HTMLElement>(null);
   const opener = useRef<HTMLElement | null>(null);
   useEffect(() => {
+    // Set on the element: React 18 does not know the inert attribute.
+    if (behind.current) behind.current.inert = open;
     if (open) {
       opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
       drawer.current?.querySelector<HTMLElement>(".close-sidebar")?.focus();
@@ -77,5 +82,5 @@ function useDrawerFocus(open: boolean, close: () => void) {
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, [open, close]);
-  return drawer;
+  return { panel: drawer, behind };
 }

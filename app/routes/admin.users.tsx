@@ -1,4 +1,4 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
@@ -18,7 +18,7 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
 }
 
 export async function action({ context, request }: ActionFunctionArgs) {
-  requireAdmin(context, request);
+  const admin = requireAdmin(context, request);
   const form = await request.formData();
   const userId = formText(form, "userId");
   try {
@@ -35,13 +35,18 @@ export async function action({ context, request }: ActionFunctionArgs) {
       const link = await context.api.admin.users.resetLink({ userId });
       return json({
         ok: true as const,
-        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, until ${link.expiresAt.slice(0, 16).replace("T", " ")} UTC, and logs them out everywhere when used.`,
-        // PUBLIC_ORIGIN when set: behind a proxy the request's own address can be http:// or internal.
-        resetLink: new URL(link.path, context.publicOrigin ?? request.url).toString(),
+        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, and logs them out everywhere when used.`,
+        resetLink: {
+          // PUBLIC_ORIGIN when set: behind a proxy the request's own address can be http:// or internal.
+          url: new URL(link.path, context.publicOrigin ?? request.url).toString(),
+          expiresAt: link.expiresAt,
+        },
       });
     }
     if (intent === "make-admin" || intent === "make-user") {
       const changed = await context.api.admin.users.setRole({ userId, role: intent === "make-admin" ? "admin" : "user" });
+      // No longer an admin, this page is not theirs: back to the chat.
+      if (changed.id === admin.id && changed.role !== "admin") return redirect("/");
       return json({
         ok: true as const,
         message: `${changed.username} is now ${changed.role === "admin" ? "an admin" : "a regular user"}.`,
@@ -70,9 +75,14 @@ export default function AdminUsersPage() {
           <div className="notice" role="status">
             <p>{result.message}</p>
             {result.resetLink ? (
-              <p className="reset-link">
-                <code>{result.resetLink}</code> <CopyButton text={result.resetLink} label="Copy link" />
-              </p>
+              <>
+                <p className="reset-link">
+                  <code>{result.resetLink.url}</code> <CopyButton text={result.resetLink.url} label="Copy link" />
+                </p>
+                <p>
+                  Valid until <LocalTime iso={result.resetLink.expiresAt} />.
+                </p>
+              </>
             ) : null}
           </div>
         ) : (
@@ -110,7 +120,20 @@ export default function AdminUsersPage() {
                     Reset password
                   </button>
                 </Form>
-                {isLastAdmin(account) ? null : (
+                {isLastAdmin(account) ? null : account.id === user.id && account.role === "admin" ? (
+                  <Form method="post">
+                    <input type="hidden" name="userId" value={account.id} />
+                    <ConfirmSubmit
+                      name="intent"
+                      value="make-user"
+                      label={`Remove admin from ${account.username}`}
+                      question="Remove your own admin role? You leave the admin pages at once."
+                      confirmLabel="Yes, remove"
+                    >
+                      Remove admin
+                    </ConfirmSubmit>
+                  </Form>
+                ) : (
                   <Form method="post">
                     <input type="hidden" name="userId" value={account.id} />
                     <button

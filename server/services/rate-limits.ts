@@ -27,7 +27,10 @@ function policies(config: LimitsConfig) {
      * changing it), per 15 minutes: slows guessing one account's password.
      */
     loginFailuresPerUsername: { points: config.LOGIN_FAILURES_PER_ACCOUNT, duration: 15 * 60 },
-    /** Failed registrations from one address, per hour: slows registration-key guessing. */
+    /**
+     * Failed registrations, first-admin setups and password resets from one address, per hour:
+     * slows guessing registration keys and the tokens of one-time links.
+     */
     registerFailuresPerIp: { points: config.REGISTRATION_FAILURES_PER_IP, duration: 60 * 60 },
     /** Messages one person sends, per minute. */
     messagesPerUser: { points: config.MESSAGES_PER_MINUTE, duration: 60 },
@@ -41,7 +44,7 @@ export type LimitName = keyof ReturnType<typeof policies>;
 const MESSAGES: Record<LimitName, (seconds: number) => string> = {
   loginFailuresPerIp: (s) => `Too many failed logins from your network. Try again in ${s} s.`,
   loginFailuresPerUsername: (s) => `Too many failed logins for this account. Try again in ${s} s.`,
-  registerFailuresPerIp: (s) => `Too many failed registrations from your network. Try again in ${s} s.`,
+  registerFailuresPerIp: (s) => `Too many wrong registration keys or expired links from your network. Try again in ${s} s.`,
   messagesPerUser: (s) => `You are sending messages too fast. Try again in ${s} s.`,
   conversationsPerUser: (s) => `You are starting conversations too fast. Try again in ${s} s.`,
 };

@@ -284,9 +284,19 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByLabel("Conversation title").press("Escape");
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Hi from a phone");
     expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+    // The page behind the open drawer is inert: Tab and screen readers stay in the drawer.
+    expect(await page.locator("main.chat-main").evaluate((main) => (main as HTMLElement).inert)).toBe(true);
+    // Delete asks in place with focus on Cancel; Escape takes the question back, drawer open.
+    await page.getByRole("button", { name: "Delete “Hi from a phone”" }).click();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Delete “Hi from a phone”");
+    expect(await page.getByRole("group", { name: "Delete “Hi from a phone”?" }).count()).toBe(0);
+    expect(await toggle.getAttribute("aria-expanded")).toBe("true");
     await page.keyboard.press("Escape");
     await expect.poll(() => toggle.getAttribute("aria-expanded")).toBe("false");
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Open sidebar");
+    expect(await page.locator("main.chat-main").evaluate((main) => (main as HTMLElement).inert)).toBe(false);
 
     await toggle.click();
     await page.waitForTimeout(300); // the drawer slides in

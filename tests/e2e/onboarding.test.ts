@@ -136,4 +136,28 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
       }
     }
   });
+
+  it("a reset link says until when, in the admin's time; removing your own admin role asks first, then leaves", async () => {
+    const admin = await createUser(suite.server.services, { role: "admin" });
+    const other = await createUser(suite.server.services, { role: "admin" });
+    const page = await newPage("self-demote");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await logIn(page, admin.username);
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    await page.goto(`${suite.server.url}/admin/users`);
+
+    await page.getByRole("button", { name: `Make a password reset link for ${other.username}` }).click();
+    const until = page.locator(".notice time");
+    await until.waitFor();
+    const expiresIn = Date.parse((await until.getAttribute("datetime"))!) - Date.now();
+    expect(Math.abs(expiresIn - 24 * 3600_000)).toBeLessThan(60_000);
+
+    await page.getByRole("button", { name: `Remove admin from ${admin.username}` }).click();
+    await page.getByText("Remove your own admin role? You leave the admin pages at once.").waitFor();
+    await screenshot(page, "admin-users-self-demote-dark");
+    await page.getByRole("button", { name: "Yes, remove" }).click();
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/");
+    expect(await page.getByRole("link", { name: "Users" }).count()).toBe(0);
+  });
 });
