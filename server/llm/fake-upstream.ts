@@ -94,6 +94,7 @@ export function demoReply(lastUserMessage: string): string {
     "Replies are rendered as Markdown:",
     "",
     "- lists and **emphasis**",
+    "- math, such as $e^{i\\pi} + 1 = 0$",
     "- `inline code` and code blocks:",
     "",
     "```ts",
