@@ -62,7 +62,7 @@ async function measure(streams: number, tokens: number, concurrency: number) {
   const relay = spawn(process.execPath, ["--import", "tsx", import.meta.filename, "--serve", upstream.url], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const url = await new Promise<string>((resolve) => relay.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
+  const url = await new Promise<string>((resolve) => relay.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
   const one = async () => {
     await (await fetch(url)).arrayBuffer();
   };

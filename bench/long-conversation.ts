@@ -96,7 +96,7 @@ await page.getByRole("button", { name: "Send" }).waitFor();
 await page.getByLabel("Message").fill("x");
 await page.waitForFunction("!document.querySelector('.composer-button').disabled");
 const interactive = performance.now() - t0;
-const loadLongTasks = (await page.evaluate("window.longTasks.splice(0)")) as number[];
+const loadLongTasks = await page.evaluate<number[]>("window.longTasks.splice(0)");
 
 upstream.enqueue({ kind: "reply", tokens: codingAnswer(REPLY_TOKENS), tokenDelayMs: 10 });
 // A string, not a function: tsx's helpers (__name) do not exist in the page.
@@ -110,11 +110,11 @@ await page.getByLabel("Message").press("Enter");
 // The seeded conversation already ends in a reply: wait for the new one to start, then to end.
 await page.locator("[data-status=streaming]").waitFor();
 await page.locator("[data-status=streaming]").waitFor({ state: "detached", timeout: REPLY_TOKENS * 10 * 3 + 10_000 });
-const streaming = (await page.evaluate(`(() => {
+const streaming = await page.evaluate<{ frames: number; p95Gap: number; maxGap: number; longTasks: number[] }>(`(() => {
   const frames = window.frames_;
   const gaps = frames.slice(1).map((time, i) => time - frames[i]).sort((a, b) => a - b);
   return { frames: frames.length, p95Gap: gaps[Math.floor(gaps.length * 0.95)] ?? 0, maxGap: gaps.at(-1) ?? 0, longTasks: window.longTasks };
-})()`)) as { frames: number; p95Gap: number; maxGap: number; longTasks: number[] };
+})()`);
 
 console.log(`Conversation of ${COUNT} messages`);
 console.log(`  time to HTML (server, median of 7): ${htmlTimes[3]!.toFixed(1)} ms`);

@@ -60,7 +60,7 @@ export function readReport(file: string): BenchReport {
   try {
     report = JSON.parse(readFileSync(file, "utf8")) as Partial<BenchReport>;
   } catch (error) {
-    throw new Error(`${file} is not a benchmark result: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${file} is not a benchmark result: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (typeof report.date !== "string" || !Array.isArray(report.rows)) {
     throw new Error(`${file} is not a benchmark result (no date or rows): pick one from ${RESULTS_DIR}`);

@@ -52,7 +52,8 @@ function timer() {
 export async function teamgptStream(url: string, token: string, conversationId: string, content: string): Promise<StreamTiming> {
   const clock = timer();
   let text = "";
-  let failure: string | null = null;
+  // Set by the callback below: typed so, since TypeScript narrows a `let` to its first value.
+  let failure = null as string | null;
   const response = await fetch(`${url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ conversationId, content }))}`, {
     headers: { authorization: `Bearer ${token}` },
   });

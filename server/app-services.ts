@@ -48,7 +48,7 @@ export interface ServicesHandle {
    * Lets running replies finish for up to `graceMs` (default: none), saves the rest as
    * interrupted, lets open streams send their last event, stops the demo model.
    */
-  close(graceMs?: number): Promise<void>;
+  close: (graceMs?: number) => Promise<void>;
 }
 
 /**
@@ -79,7 +79,7 @@ export async function createAppServices(db: Db, env: Env, logger: Logger = creat
       firstAdmin: new FirstAdminSetup(db),
       logger,
     },
-    async close(graceMs = 0) {
+    close: async (graceMs = 0) => {
       await generations.drain(graceMs);
       // Each interrupted reply's last event is on its way to its followers: let it go out.
       await streams.drained(STREAMS_DRAIN_MS);

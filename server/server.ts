@@ -106,7 +106,7 @@ function sweepExpiredSessions({ auth, db, logger }: Pick<AppServices, "auth" | "
     }
   };
   void sweep();
-  return setInterval(sweep, HOUR).unref();
+  return setInterval(() => void sweep(), HOUR).unref();
 }
 
 /** A server runs for months: the tables it plans from keep growing. */

@@ -129,7 +129,8 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     [conversation.id, handleEvent, setLive],
   );
 
-  useEffect(scroller.follow, [messages, scroller.follow]);
+  const { follow: followScroll } = scroller;
+  useEffect(() => followScroll(), [messages, followScroll]);
 
   // On open: send what the new-chat page handed over, or pick up a reply still being written.
   useEffect(() => {
@@ -154,15 +155,17 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   }, [live, settle]);
 
   const regenerate = useCallback(
-    async (messageId: string) => {
+    (messageId: string) => {
       setError(null);
-      try {
-        const { assistantMessage } = await apiClient().chat.regenerate.mutate({ messageId });
-        setMessages((current) => [...current.filter((message) => message.id !== messageId), assistantMessage]);
-        follow(assistantMessage);
-      } catch (failure) {
-        setError((failure as Error).message);
-      }
+      apiClient()
+        .chat.regenerate.mutate({ messageId })
+        .then(
+          ({ assistantMessage }) => {
+            setMessages((current) => [...current.filter((message) => message.id !== messageId), assistantMessage]);
+            follow(assistantMessage);
+          },
+          (failure: Error) => setError(failure.message),
+        );
     },
     [follow],
   );
@@ -193,7 +196,12 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
       <div className="messages" ref={scroller.ref} onScroll={scroller.onScroll}>
         <div className="messages-inner">
           {hasEarlier ? (
-            <button type="button" className="button secondary small show-earlier" onClick={showEarlier} disabled={loadingEarlier}>
+            <button
+              type="button"
+              className="button secondary small show-earlier"
+              onClick={() => void showEarlier()}
+              disabled={loadingEarlier}
+            >
               {loadingEarlier ? "Loading…" : "Show earlier messages"}
             </button>
           ) : null}
@@ -223,7 +231,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
         draft={draft}
         onDraftChange={setDraft}
         onSend={() => send(draft)}
-        onStop={stop}
+        onStop={() => void stop()}
         generating={live !== null}
         sending={sending}
         error={error}

@@ -24,6 +24,7 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
   const [search, setSearch] = useState(initialSearch);
   const [page, setPage] = useState(firstPage);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [listError, setListError] = useState<string | null>(null);
   const searched = useRef(initialSearch);
 
   // The loader's first page is the truth after every navigation or revalidation.
@@ -34,12 +35,22 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
   // Search as the person types (the form still works without JavaScript).
   useEffect(() => {
     if (!hydrated || search === searched.current) return;
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => {
       searched.current = search;
-      setPage(await apiClient().conversations.list.query({ search: search.trim() || undefined }));
+      apiClient()
+        .conversations.list.query({ search: search.trim() || undefined })
+        .then((found) => {
+          setListError(null);
+          setPage(found);
+        }, showListError);
     }, 200);
     return () => clearTimeout(timer);
   }, [search, hydrated]);
+
+  // A failed search or page keeps the list shown and says why (the next try clears it).
+  function showListError(failure: unknown) {
+    setListError(failure instanceof Error ? failure.message : String(failure));
+  }
 
   async function loadMore() {
     if (!page.nextCursor) return;
@@ -47,6 +58,9 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
     try {
       const next = await apiClient().conversations.list.query({ cursor: page.nextCursor, search: searched.current.trim() || undefined });
       setPage((current) => ({ items: [...current.items, ...next.items], nextCursor: next.nextCursor }));
+      setListError(null);
+    } catch (failure) {
+      showListError(failure);
     } finally {
       setLoadingMore(false);
     }
@@ -87,9 +101,14 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
           </section>
         ))}
         {page.nextCursor ? (
-          <button type="button" className="button secondary small load-more" onClick={loadMore} disabled={loadingMore}>
+          <button type="button" className="button secondary small load-more" onClick={() => void loadMore()} disabled={loadingMore}>
             {loadingMore ? "Loading…" : "Show older conversations"}
           </button>
+        ) : null}
+        {listError ? (
+          <p className="field-error" role="alert">
+            {listError}
+          </p>
         ) : null}
       </div>
       <div className="sidebar-footer">
@@ -160,7 +179,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
   if (mode === "rename") {
     return (
       <li className="conversation-row editing">
-        <form onSubmit={rename}>
+        <form onSubmit={(event) => void rename(event)}>
           <input
             aria-label="Conversation title"
             value={title}
@@ -198,7 +217,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
         }}
       >
         <span className="confirm-text">Delete “{conversation.title}”?</span>
-        <button type="button" className="button danger small" onClick={remove}>
+        <button type="button" className="button danger small" onClick={() => void remove()}>
           Delete
         </button>
         {/* Focus starts on Cancel, as in ConfirmSubmit: a second Enter must not delete. */}

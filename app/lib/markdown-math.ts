@@ -133,7 +133,7 @@ const closerCache = new WeakMap<StateInline, Map<string, { from: number; at: num
 
 function firstCloser(state: StateInline, closer: string, from: number, find: (from: number) => number): number {
   let cache = closerCache.get(state);
-  if (!cache) closerCache.set(state, (cache = new Map()));
+  if (!cache) closerCache.set(state, (cache = new Map<string, { from: number; at: number }>()));
   const known = cache.get(closer);
   if (known && known.from <= from && (known.at === -1 || known.at >= from)) return known.at;
   const at = find(from);
@@ -185,5 +185,5 @@ function mathBlock(state: StateBlock, startLine: number, endLine: number, silent
 }
 
 function lineText(state: StateBlock, line: number): string {
-  return state.src.slice(state.bMarks[line]! + state.tShift[line]!, state.eMarks[line]!);
+  return state.src.slice(state.bMarks[line]! + state.tShift[line]!, state.eMarks[line]);
 }

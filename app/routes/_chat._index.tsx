@@ -95,7 +95,7 @@ export default function NewChatPage() {
         <Composer
           draft={draft}
           onDraftChange={setDraft}
-          onSend={start}
+          onSend={() => void start()}
           onStop={() => {}}
           generating={false}
           sending={sending}

@@ -31,14 +31,14 @@ export class SessionAdapter implements Adapter {
       .prepare();
   }
 
-  async getSessionAndUser(sessionId: string): Promise<[DatabaseSession | null, DatabaseUser | null]> {
+  getSessionAndUser(sessionId: string): Promise<[DatabaseSession | null, DatabaseUser | null]> {
     const row = this.sessionWithUser.get({ id: sessionId });
-    if (!row) return [null, null];
+    if (!row) return Promise.resolve([null, null]);
     const { id, userId, expiresAt, ...attributes } = row;
-    return [
+    return Promise.resolve([
       { id, userId, expiresAt: new Date(expiresAt * 1000), attributes: {} },
       { id: userId, attributes },
-    ];
+    ]);
   }
 
   getUserSessions(userId: string) {

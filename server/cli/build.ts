@@ -26,7 +26,7 @@ function ensureRemixBuild(options: { quiet?: boolean }): void {
     env: { ...process.env, NODE_ENV: "production", VITE_CJS_IGNORE_WARNING: "true" },
   });
   if (result.status !== 0) {
-    const output = options.quiet ? `\n${result.stdout}${result.stderr}` : " (see above)";
+    const output = options.quiet ? `\n${String(result.stdout)}${String(result.stderr)}` : " (see above)";
     throw new Error(`The web app build failed${output}`);
   }
 }

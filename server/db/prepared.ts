@@ -9,7 +9,7 @@ const cache = new WeakMap<Db, Map<string, unknown>>();
  */
 export function preparedOnce<T>(db: Db, name: string, build: () => T): T {
   let queries = cache.get(db);
-  if (!queries) cache.set(db, (queries = new Map()));
+  if (!queries) cache.set(db, (queries = new Map<string, unknown>()));
   let query = queries.get(name) as T | undefined;
   if (query === undefined) queries.set(name, (query = build()));
   return query;

@@ -126,7 +126,9 @@ export class WriteGate implements WriteHealth {
     if (statement.readonly) return;
     // Not `iterate`: its rows, and its failures, come after the call has returned.
     for (const method of ["run", "get", "all"] as const) {
-      const original = statement[method] as (...args: unknown[]) => unknown;
+      // Called with the statement as `this` (apply, below).
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      const original = statement[method];
       const guarded = (...args: unknown[]) => {
         this.beforeWrite();
         try {
@@ -159,6 +161,7 @@ export function guardTransactions(sqlite: Database.Database, gate: WriteGate): v
         throw gate.failed(error);
       }
     };
+  /* eslint-disable @typescript-eslint/unbound-method -- better-sqlite3's transaction variants are closures over the database, not methods using `this` */
   sqlite.transaction = (<F extends (...args: never[]) => unknown>(fn: F) => {
     const tx = transaction(fn);
     return Object.assign(guard(tx), {
@@ -168,6 +171,7 @@ export function guardTransactions(sqlite: Database.Database, gate: WriteGate): v
       exclusive: guard(tx.exclusive),
     });
   }) as typeof sqlite.transaction;
+  /* eslint-enable @typescript-eslint/unbound-method */
 }
 
 const gates = new WeakMap<Database.Database, WriteGate>();

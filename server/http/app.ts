@@ -91,14 +91,13 @@ export function createHttpApp(services: AppServices, build: ServerBuild) {
   app.use(refuseCrossSiteFormPosts);
   app.use(limitBodies({ requireLength: true }, refuseFormBody));
   app.use(budgetFormBodies(bodies, clientIp));
-  app.all(
-    "*",
-    createRequestHandler({
-      build,
-      mode: services.env.NODE_ENV,
-      getLoadContext: (req, res) => createRemixContext(services, res, clientIp(req), String(res.locals.requestId)),
-    }),
-  );
+  const remix = createRequestHandler({
+    build,
+    mode: services.env.NODE_ENV,
+    getLoadContext: (req, res) => createRemixContext(services, res, clientIp(req), String(res.locals.requestId)),
+  });
+  // Express 4 does not catch a handler's rejected promise (Remix's catches its own; this is a net).
+  app.all("*", (req: Request, res: Response, next: NextFunction) => void remix(req, res, next).catch(next));
   app.use(handleUnexpectedError(services.logger));
   return app;
 }

@@ -12,19 +12,13 @@ export interface RequestLocals {
 
 /** Reads the session once per request, for tRPC and Remix alike. */
 export function authMiddleware(services: AppServices) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const auth = await authenticateRequest(services.auth, {
-        cookie: req.headers.cookie,
-        authorization: req.headers.authorization,
-      });
+  return (req: Request, res: Response, next: NextFunction) => {
+    authenticateRequest(services.auth, { cookie: req.headers.cookie, authorization: req.headers.authorization }).then((auth) => {
       for (const cookie of auth.cookies) res.append("Set-Cookie", cookie);
       res.locals.auth = auth;
       res.locals.crossSite = isCrossSite(req, auth, services);
       next();
-    } catch (error) {
-      next(error);
-    }
+    }, next);
   };
 }
 

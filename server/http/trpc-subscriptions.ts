@@ -73,11 +73,11 @@ async function streamSubscription(
   let input: unknown;
   try {
     ctx = createContext(req, res);
-    input = readInput(query, req.get("last-event-id"), config.transformer.input.deserialize);
+    input = readInput(query, req.get("last-event-id"), (value) => config.transformer.input.deserialize(value));
     const events: unknown = await callTRPCProcedure({
       router: appRouter,
       path,
-      getRawInput: async () => input,
+      getRawInput: () => Promise.resolve(input),
       ctx,
       type: "subscription",
       signal: stopped.signal,
@@ -92,14 +92,14 @@ async function streamSubscription(
       const [id, data] = isTrackedEnvelope(value) ? [String(value[0]), value[1]] : [undefined, value];
       await writer.send(JSON.stringify(config.transformer.output.serialize(data)), id);
     }
-    if (!stopped.signal.aborted) writer.send("", undefined, "return");
+    if (!stopped.signal.aborted) void writer.send("", undefined, "return");
   } catch (cause) {
     if (stopped.signal.aborted) return;
     const error = getTRPCErrorFromUnknown(cause);
     onError({ error, path, ctx });
     const shape = getTRPCErrorShape({ config, ctx, error, input, path, type: "subscription" });
     writer.open(JSON.stringify(config.sse?.client ?? {}));
-    writer.send(JSON.stringify(config.transformer.output.serialize(shape)), undefined, "serialized-error");
+    void writer.send(JSON.stringify(config.transformer.output.serialize(shape)), undefined, "serialized-error");
   } finally {
     writer.close();
   }
@@ -134,14 +134,18 @@ export class EventWriter {
     pingMs: number,
   ) {
     // tRPC's client reconnects after a quiet spell; a `ping` event (not an SSE comment) resets it.
-    if (pingMs > 0) this.ping = setInterval(() => this.opened && this.write("event: ping\ndata: \n\n"), pingMs);
+    if (pingMs > 0) {
+      this.ping = setInterval(() => {
+        if (this.opened) void this.write("event: ping\ndata: \n\n");
+      }, pingMs);
+    }
   }
 
   open(clientOptions: string): void {
     if (this.opened) return;
     this.opened = true;
     this.res.writeHead(200, SSE_HEADERS);
-    this.write(`event: connected\ndata: ${clientOptions}\n\n`);
+    void this.write(`event: connected\ndata: ${clientOptions}\n\n`);
   }
 
   send(data: string, id?: string, event?: string): Promise<void> | undefined {

@@ -18,13 +18,13 @@ export function createHttpFetch(options: { idleSocketMs?: number } = {}): typeof
     "http:": new HttpAgent({ keepAlive: true, timeout, scheduling: "lifo" }),
     "https:": new HttpsAgent({ keepAlive: true, timeout, scheduling: "lifo" }),
   };
-  return ((input: string | URL | Request, init: RequestInit = {}) => {
+  return (input: string | URL | Request, init: RequestInit = {}) => {
     const url = typeof input === "string" ? new URL(input) : input instanceof URL ? input : null;
     const body = init.body ?? undefined;
     if (!url || (body !== undefined && typeof body !== "string") || !(url.protocol in agents)) return fetch(input, init);
     const protocol = url.protocol as keyof typeof agents;
     return send({ url, agent: agents[protocol], init, body }, true);
-  }) as typeof fetch;
+  };
 }
 
 interface Outgoing {

@@ -58,6 +58,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
 function* eventsOf(chunk: ChatCompletionChunk, thinkTags: ThinkTagSplitter): Generator<ProviderEvent> {
   const choice = chunk.choices?.[0];
   // Fields some servers add to OpenAI's delta.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: the SDK's Delta has neither field
   const delta = choice?.delta as (ChatCompletionChunk.Choice.Delta & { reasoning_content?: unknown; reasoning?: unknown }) | undefined;
   // llama.cpp, vLLM and DeepSeek name it reasoning_content; Ollama and OpenRouter reasoning.
   const reasoning = delta?.reasoning_content ?? delta?.reasoning;
@@ -113,22 +114,26 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
   }
   if (error instanceof OpenAI.APIConnectionError) {
     return new ProviderError("Could not reach the model server. Try again in a moment; if it keeps failing, tell an admin.", {
-      detail: `${where}: ${String(error.cause ?? error.message)}`,
+      detail: `${where}: ${error.cause === undefined ? error.message : causeText(error.cause)}`,
     });
   }
   // `data: {"error":…}` in the middle of a stream (llama.cpp when its context fills up).
-  if (error instanceof OpenAI.APIError && error.status === undefined && error.error) {
-    return inStreamFailure(error.error, where);
+  // The SDK types an error's body and headers as `any`: read them as what they are.
+  const body: unknown = error instanceof OpenAI.APIError ? error.error : undefined;
+  const headers: unknown = error instanceof OpenAI.APIError ? error.headers : undefined;
+  const responseHeaders = headers instanceof Headers ? headers : undefined;
+  if (error instanceof OpenAI.APIError && error.status === undefined && isObject(body)) {
+    return inStreamFailure(body, where);
   }
   if (error instanceof OpenAI.APIError && typeof error.status === "number") {
     const status = error.status;
-    const serverText = (error.error ? errorText(error.error) : error.message).slice(0, 500);
+    const serverText = (isObject(body) ? errorText(body) : error.message).slice(0, 500);
     const detail = `${where} answered HTTP ${status}: ${serverText}`;
     if (status === 503) {
       const loading = /loading/i.test(serverText);
       return new ProviderError(
         loading ? "The model server is still loading the model." : `The model server is unavailable (HTTP 503). Try again in a moment.`,
-        { status, detail, reason: "loading", ...retryAfterOf(error.headers) },
+        { status, detail, reason: "loading", ...retryAfterOf(responseHeaders) },
       );
     }
     if (status === 401)
@@ -137,7 +142,7 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
     if (status === 404)
       return new ProviderError(`The model server does not know the model “${model}”. Pick another model.`, { status, detail });
     if (status === 429) {
-      const retryAfterSeconds = retryAfter(error.headers);
+      const retryAfterSeconds = retryAfter(responseHeaders);
       const when = retryAfterSeconds ? `try again in ${retryAfterSeconds} s` : "try again in a moment";
       return new ProviderError(`Rate-limited by the provider, ${when}.`, {
         status,
@@ -146,16 +151,27 @@ function describeFailure(error: unknown, model: string, where: string): unknown 
       });
     }
     if (status >= 500) return new ProviderError(`The model server failed (HTTP ${status}). Try again in a moment.`, { status, detail });
-    const context = contextNumbers(error.error, serverText);
+    const context = contextNumbers(body, serverText);
     if (context) return new ProviderError(TOO_LONG_FOR_MODEL, { status, detail, reason: "context", ...context });
     return new ProviderError(refusalMessage(status, detail), { status, detail });
   }
-  if (error instanceof Error && /terminated|socket|ECONNRESET|premature/i.test(`${error.message} ${String(error.cause)}`)) {
+  if (error instanceof Error && /terminated|socket|ECONNRESET|premature/i.test(`${error.message} ${causeText(error.cause)}`)) {
     return new ProviderError("The connection to the model server dropped in the middle of the reply. Try again.", {
-      detail: `${where}: ${error.message} ${String(error.cause ?? "")}`,
+      detail: `${where}: ${error.message} ${causeText(error.cause)}`,
     });
   }
   return error;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
+}
+
+/** An error's cause in words ("SocketError: other side closed"), or nothing. */
+function causeText(cause: unknown): string {
+  if (cause === undefined || cause === null) return "";
+  if (cause instanceof Error) return String(cause);
+  return typeof cause === "string" ? cause : JSON.stringify(cause);
 }
 
 const TOO_LONG_FOR_MODEL = "The conversation is too long for this model. Start a new conversation, or send a shorter message.";

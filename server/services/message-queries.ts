@@ -121,7 +121,7 @@ export function insertMessage(db: Db, message: NewMessage): MessageRow {
       .returning()
       .prepare(),
   );
-  return query.get(message)!;
+  return query.get(message);
 }
 
 /** A new turn moves the conversation to the top of the list and records the model it used. */

@@ -44,8 +44,8 @@ async function startProcess(databaseUrl: string) {
   });
   processes.push(child);
   let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const url = await eventually(() => output.match(/listening on (http:\/\/\S+)/)?.[1]?.replace("localhost", "127.0.0.1"), 20_000);
   return { child, url, output: () => output };
 }

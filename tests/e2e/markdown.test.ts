@@ -177,7 +177,7 @@ describe.skipIf(!hasChromium)("in a real browser: a reply's markdown", () => {
       await page.getByLabel("Message").fill("still responsive");
       await page.waitForFunction("!document.querySelector('.composer-button').disabled");
       const opened = Date.now() - started;
-      const longTasks = (await page.evaluate("window.longTasks")) as number[];
+      const longTasks = await page.evaluate<number[]>("window.longTasks");
       // Generous bounds (a busy machine must not fail them): opening takes about a second.
       expect(opened).toBeLessThan(10_000);
       expect(Math.max(0, ...longTasks)).toBeLessThan(3_000);

@@ -43,7 +43,7 @@ function readSse(
       fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}`, ...headers } }),
     });
     source.onmessage = (message) => {
-      events.push({ id: message.lastEventId, data: JSON.parse(message.data) as SseEvent["data"] });
+      events.push({ id: message.lastEventId, data: JSON.parse(String(message.data)) as SseEvent["data"] });
       if (until(events)) {
         source.close();
         resolve(events);

@@ -62,6 +62,6 @@ describe("under load", () => {
     expect(replies).toHaveLength(100);
     expect(replies.every((row) => row.status === "complete" && tokenize(row.content).length === 32)).toBe(true);
     expect(logged.join("")).not.toMatch(/locked|SQLITE_BUSY/i);
-    expect(logged.filter((line) => JSON.parse(line).level >= 50)).toEqual([]);
+    expect(logged.filter((line) => (JSON.parse(line) as { level: number }).level >= 50)).toEqual([]);
   });
 });

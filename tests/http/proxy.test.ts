@@ -52,7 +52,10 @@ const PROXIED = {
 describe("behind a reverse proxy", () => {
   it("without TRUST_PROXY, forwarded headers are not believed: the login form is refused with a 403 that says what to set, and the log says why", async () => {
     const logs: Record<string, unknown>[] = [];
-    const logger = createLogger({ NODE_ENV: "test", LOG_LEVEL: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const logger = createLogger(
+      { NODE_ENV: "test", LOG_LEVEL: "warn" },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     server = await startTestServer({}, { logger });
     const user = await createUser(server.services);
     const form = new URLSearchParams({ username: user.username, password: TEST_PASSWORD, redirectTo: "/" }).toString();

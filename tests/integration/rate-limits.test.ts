@@ -1,8 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { TRPCError } from "@trpc/server";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
 import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+
+/** How a settled call failed (createCaller throws TRPCError), or null if it did not. */
+function failure(result: PromiseSettledResult<unknown>): TRPCError | null {
+  return result.status === "rejected" ? (result.reason as TRPCError) : null;
+}
 
 let upstream: FakeUpstream;
 let services: TestServices;
@@ -82,7 +88,7 @@ describe("abuse limits", () => {
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => api.auth.login({ username: user.username, password: i === 30 ? TEST_PASSWORD : `guess ${i}` })),
     );
-    const codes = results.map((result) => (result.status === "rejected" ? (result.reason as { code: string }).code : "OK"));
+    const codes = results.map((result) => failure(result)?.code ?? "OK");
     // Ten may be counted; no more than two run at once for one account (the rest are told to come back).
     expect(codes.filter((code) => code === "UNAUTHORIZED" || code === "OK").length).toBeLessThanOrEqual(10);
     expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBeGreaterThanOrEqual(30);
@@ -95,7 +101,9 @@ describe("abuse limits", () => {
     const burst = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) => api.auth.login({ username: team[i % 10]!.username, password: TEST_PASSWORD })),
     );
-    expect(burst.filter((result) => result.status === "rejected").every((result) => result.reason.code === "TOO_MANY_REQUESTS")).toBe(true);
+    expect(burst.filter((result) => result.status === "rejected").every((result) => failure(result)?.code === "TOO_MANY_REQUESTS")).toBe(
+      true,
+    );
     const latecomer = await createUser(services);
     await expect(api.auth.login({ username: latecomer.username, password: TEST_PASSWORD })).resolves.toBeTruthy();
     // A wrong password now is the first failure, not the 51st.
@@ -107,9 +115,9 @@ describe("abuse limits", () => {
     const users = await Promise.all(Array.from({ length: 30 }, () => createUser(services)));
     const api = await anonymous("198.51.100.61");
     const results = await Promise.allSettled(users.map((user) => api.auth.login({ username: user.username, password: "wrong password" })));
-    const busy = results.filter((result) => result.status === "rejected" && result.reason.message.startsWith("Too many logins at once"));
+    const busy = results.filter((result) => failure(result)?.message.startsWith("Too many logins at once"));
     expect(busy.length).toBe(20);
-    expect(results.filter((result) => result.status === "rejected" && result.reason.code === "UNAUTHORIZED").length).toBe(10);
+    expect(results.filter((result) => failure(result)?.code === "UNAUTHORIZED").length).toBe(10);
     // The twenty were never checked: they are not failures either.
     for (let i = 0; i < 40; i++)
       await expect(api.auth.login({ username: `nobody${i}`, password: "x" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
@@ -122,12 +130,10 @@ describe("abuse limits", () => {
         (await anonymous(`198.51.${100 + (i % 12)}.9`)).auth.login({ username: user.username, password: TEST_PASSWORD }),
       ),
     );
-    const busy = results.filter(
-      (result) => result.status === "rejected" && result.reason.message.startsWith("This account is already being logged in to"),
-    );
+    const busy = results.filter((result) => failure(result)?.message.startsWith("This account is already being logged in to"));
     expect(results.filter((result) => result.status === "fulfilled").length).toBeLessThanOrEqual(4);
     expect(busy.length).toBeGreaterThan(0);
-    expect(results.every((result) => result.status === "fulfilled" || result.reason.code === "TOO_MANY_REQUESTS")).toBe(true);
+    expect(results.every((result) => result.status === "fulfilled" || failure(result)?.code === "TOO_MANY_REQUESTS")).toBe(true);
 
     const { api } = await callerFor(services, { userId: user.id });
     const changes = await Promise.allSettled(
@@ -135,7 +141,7 @@ describe("abuse limits", () => {
         api.auth.changePassword({ currentPassword: "not it", newPassword: "a new secret", confirmPassword: "a new secret" }),
       ),
     );
-    expect(changes.filter((result) => result.status === "rejected" && result.reason.code === "BAD_REQUEST").length).toBeLessThanOrEqual(2);
+    expect(changes.filter((result) => failure(result)?.code === "BAD_REQUEST").length).toBeLessThanOrEqual(2);
   });
 
   it("parallel registrations with guessed keys get only as many tries as the budget", async () => {
@@ -150,7 +156,7 @@ describe("abuse limits", () => {
         }),
       ),
     );
-    const codes = results.map((result) => (result as PromiseRejectedResult).reason.code as string);
+    const codes = results.map((result) => failure(result)?.code);
     expect(codes.filter((code) => code === "BAD_REQUEST").length).toBe(10);
     expect(codes.filter((code) => code === "TOO_MANY_REQUESTS").length).toBe(20);
   });

@@ -60,7 +60,7 @@ describe("comparing benchmark runs", () => {
     saveReport(report("2026-11-02T10:00:00.000Z", [], true), dir);
     const newer = saveReport(report("2026-11-03T10:00:00.000Z", []), dir);
     expect(older).toBe(join(dir, "2026-11-01T10-00-00Z-full.json"));
-    expect(JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")).date).toBe("2026-11-03T10:00:00.000Z");
+    expect((JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as { date: string }).date).toBe("2026-11-03T10:00:00.000Z");
 
     expect(previousReport(false, "2026-11-04T00:00:00.000Z", dir)?.file).toBe(newer);
     expect(previousReport(false, "2026-11-03T10:00:00.000Z", dir)?.file).toBe(older);

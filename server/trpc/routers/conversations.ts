@@ -34,7 +34,7 @@ export const conversationsRouter = createTRPCRouter({
     return updateConversation(ctx, ctx.user.id, input);
   }),
 
-  delete: protectedProcedure.input(conversationIdInput).mutation(async ({ ctx, input }) => {
+  delete: protectedProcedure.input(conversationIdInput).mutation(({ ctx, input }) => {
     deleteConversation(ctx, ctx.user.id, input.id);
     return { ok: true as const };
   }),
