@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 
-/** An admin list: the named columns, then an unlabeled one for each row's actions. */
-export function AdminTable({ columns, children }: { columns: string[]; children: ReactNode }) {
+/** An admin list: the named columns, then (unless `actions` is false) an unlabeled one for each row's actions. */
+export function AdminTable({ columns, actions = true, children }: { columns: string[]; actions?: boolean; children: ReactNode }) {
   return (
     <div className="table-wrap">
       <table className="keys-table">
@@ -12,9 +12,11 @@ export function AdminTable({ columns, children }: { columns: string[]; children:
                 {column}
               </th>
             ))}
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
+            {actions ? (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            ) : null}
           </tr>
         </thead>
         <tbody>{children}</tbody>

@@ -12,7 +12,7 @@ export function AuthCard({
   id: string;
   title: string;
   lead?: string;
-  footer: ReactNode;
+  footer?: ReactNode;
   /** The browser would drop the session cookie here (see InsecureOriginWarning). */
   insecureOrigin?: boolean;
   children: ReactNode;
@@ -25,7 +25,7 @@ export function AuthCard({
         {lead ? <p className="lead">{lead}</p> : null}
         {insecureOrigin ? <InsecureOriginWarning /> : null}
         {children}
-        <p className="switch">{footer}</p>
+        {footer ? <p className="switch">{footer}</p> : null}
       </section>
     </main>
   );

@@ -13,14 +13,17 @@ export function CopyButton({ text, label = "Copy", icon = false }: { text: strin
   // Compact in a message's action row: the icon shows, the words are its name and tooltip.
   if (icon) {
     return (
-      <button type="button" className="icon-button" onClick={copy} aria-label={said} title={said}>
+      <button type="button" className="icon-button" onClick={() => void copy()} aria-label={said} title={said}>
         {state === "copied" ? <CheckIcon /> : <CopyIcon />}
       </button>
     );
   }
   return (
-    <button type="button" className="button secondary small" onClick={copy} aria-live="polite">
-      {state === "idle" ? label : COPY_LABELS[state]}
+    <button type="button" className="button secondary small copy-button" onClick={() => void copy()} aria-live="polite">
+      <span className="copy-sizer" aria-hidden="true">
+        {label}
+      </span>
+      <span>{said}</span>
     </button>
   );
 }

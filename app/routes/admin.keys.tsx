@@ -218,23 +218,25 @@ export default function AdminKeysPage() {
                       "—"
                     )}
                   </td>
-                  <td className="row-buttons">
-                    {key.status === "unused" ? (
-                      <CopyButton text={`${registerUrl}?key=${encodeURIComponent(key.key)}`} label="Copy invite link" />
-                    ) : null}
-                    {key.status === "unused" || key.status === "expired" ? (
-                      <Form method="post">
-                        <input type="hidden" name="intent" value="revoke" />
-                        <input type="hidden" name="id" value={key.id} />
-                        <ConfirmSubmit
-                          label={`Revoke ${key.key}`}
-                          question={`Revoke ${key.key}? Nobody can register with it then.`}
-                          confirmLabel="Yes, revoke"
-                        >
-                          Revoke
-                        </ConfirmSubmit>
-                      </Form>
-                    ) : null}
+                  <td className="row-actions-cell">
+                    <div className="row-buttons">
+                      {key.status === "unused" ? (
+                        <CopyButton text={`${registerUrl}?key=${encodeURIComponent(key.key)}`} label="Copy invite link" />
+                      ) : null}
+                      {key.status === "unused" || key.status === "expired" ? (
+                        <Form method="post">
+                          <input type="hidden" name="intent" value="revoke" />
+                          <input type="hidden" name="id" value={key.id} />
+                          <ConfirmSubmit
+                            label={`Revoke ${key.key}`}
+                            question={`Revoke ${key.key}? Nobody can register with it then.`}
+                            confirmLabel="Yes, revoke"
+                          >
+                            Revoke
+                          </ConfirmSubmit>
+                        </Form>
+                      ) : null}
+                    </div>
                   </td>
                 </tr>
               ))}

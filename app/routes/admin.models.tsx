@@ -21,22 +21,21 @@ export default function AdminModelsPage() {
       <main className="content wide">
         <h1>Models</h1>
         <p className="lead">
-          Replies come from <code>{status.server}</code>. People see what went wrong in plain words; what the server itself said is here and
-          in the log.
+          Replies come from {/^https?:/.test(status.server) ? <code>{status.server}</code> : status.server}. People see what went wrong in
+          plain words; what the server itself said is here and in the log.
         </p>
         <h2>Limits</h2>
-        <AdminTable columns={["Model", "Context window", "First-token timeout"]}>
+        <AdminTable columns={["Model", "Context window", "First-token timeout"]} actions={false}>
           {status.models.map((model) => (
             <tr key={model.id}>
               <td>{model.id}</td>
-              <td>
+              <td data-label="Context window">
                 {model.contextTokens.toLocaleString("en")} tokens
                 {model.contextTokens < model.configuredContextTokens ? (
                   <span className="muted"> (the server said so; {model.configuredContextTokens.toLocaleString("en")} configured)</span>
                 ) : null}
               </td>
-              <td>{Math.round(model.firstTokenTimeoutMs / 100) / 10} s</td>
-              <td />
+              <td data-label="First-token timeout">{Math.round(model.firstTokenTimeoutMs / 100) / 10} s</td>
             </tr>
           ))}
         </AdminTable>
@@ -47,16 +46,17 @@ export default function AdminModelsPage() {
         {status.problems.length === 0 ? (
           <p className="muted">None since the server started.</p>
         ) : (
-          <AdminTable columns={["When", "Model", "What people saw", "What the server said"]}>
+          <AdminTable columns={["When", "Model", "What people saw", "What the server said"]} actions={false}>
             {status.problems.map((problem, index) => (
               <tr key={`${problem.at}-${index}`}>
                 <td>
                   <LocalTime iso={problem.at} />
                 </td>
-                <td>{problem.model}</td>
-                <td>{problem.message}</td>
-                <td className="problem-detail">{problem.detail ?? "—"}</td>
-                <td />
+                <td data-label="Model">{problem.model}</td>
+                <td data-label="What people saw">{problem.message}</td>
+                <td data-label="What the server said" className="problem-detail">
+                  {problem.detail ?? "—"}
+                </td>
               </tr>
             ))}
           </AdminTable>

@@ -35,7 +35,10 @@ export async function action({ context, request }: ActionFunctionArgs) {
       const link = await context.api.admin.users.resetLink({ userId });
       return json({
         ok: true as const,
-        message: `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, and logs them out everywhere when used.`,
+        message:
+          link.username === admin.username
+            ? "A one-time link to choose a new password for your own account. It is shown only now, works once, and logs you out everywhere when used."
+            : `A one-time link for ${link.username} to choose a new password. Send it to them privately: it is shown only now, works once, and logs them out everywhere when used.`,
         resetLink: {
           // PUBLIC_ORIGIN when set: behind a proxy the request's own address can be http:// or internal.
           url: new URL(link.path, context.publicOrigin ?? request.url).toString(),
@@ -107,72 +110,74 @@ export default function AdminUsersPage() {
               <td data-label="Joined">
                 <LocalTime iso={account.createdAt} />
               </td>
-              <td className="row-buttons">
-                <Form method="post">
-                  <input type="hidden" name="userId" value={account.id} />
-                  <button
-                    type="submit"
-                    name="intent"
-                    value="reset-password"
-                    className="button secondary small"
-                    aria-label={`Make a password reset link for ${account.username}`}
-                  >
-                    Reset password
-                  </button>
-                </Form>
-                {isLastAdmin(account) ? null : account.id === user.id && account.role === "admin" ? (
-                  <Form method="post">
-                    <input type="hidden" name="userId" value={account.id} />
-                    <ConfirmSubmit
-                      name="intent"
-                      value="make-user"
-                      label={`Remove admin from ${account.username}`}
-                      question="Remove your own admin role? You leave the admin pages at once."
-                      confirmLabel="Yes, remove"
-                    >
-                      Remove admin
-                    </ConfirmSubmit>
-                  </Form>
-                ) : (
+              <td className="row-actions-cell">
+                <div className="row-buttons">
                   <Form method="post">
                     <input type="hidden" name="userId" value={account.id} />
                     <button
                       type="submit"
                       name="intent"
-                      value={account.role === "admin" ? "make-user" : "make-admin"}
+                      value="reset-password"
                       className="button secondary small"
-                      aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
+                      aria-label={`Make a password reset link for ${account.username}`}
                     >
-                      {account.role === "admin" ? "Remove admin" : "Make admin"}
+                      Reset password
                     </button>
                   </Form>
-                )}
-                {account.id === user.id ? null : (
-                  <Form method="post">
-                    <input type="hidden" name="userId" value={account.id} />
-                    {account.disabledAt ? (
+                  {isLastAdmin(account) ? null : account.id === user.id && account.role === "admin" ? (
+                    <Form method="post">
+                      <input type="hidden" name="userId" value={account.id} />
+                      <ConfirmSubmit
+                        name="intent"
+                        value="make-user"
+                        label={`Remove admin from ${account.username}`}
+                        question="Remove your own admin role? You leave the admin pages at once."
+                        confirmLabel="Yes, remove"
+                      >
+                        Remove admin
+                      </ConfirmSubmit>
+                    </Form>
+                  ) : (
+                    <Form method="post">
+                      <input type="hidden" name="userId" value={account.id} />
                       <button
                         type="submit"
                         name="intent"
-                        value="enable"
+                        value={account.role === "admin" ? "make-user" : "make-admin"}
                         className="button secondary small"
-                        aria-label={`Enable ${account.username}`}
+                        aria-label={`${account.role === "admin" ? "Remove admin from" : "Make admin"} ${account.username}`}
                       >
-                        Enable
+                        {account.role === "admin" ? "Remove admin" : "Make admin"}
                       </button>
-                    ) : (
-                      <ConfirmSubmit
-                        name="intent"
-                        value="disable"
-                        label={`Disable ${account.username}`}
-                        question={`Disable ${account.username}? They are logged out everywhere at once.`}
-                        confirmLabel="Yes, disable"
-                      >
-                        Disable
-                      </ConfirmSubmit>
-                    )}
-                  </Form>
-                )}
+                    </Form>
+                  )}
+                  {account.id === user.id ? null : (
+                    <Form method="post">
+                      <input type="hidden" name="userId" value={account.id} />
+                      {account.disabledAt ? (
+                        <button
+                          type="submit"
+                          name="intent"
+                          value="enable"
+                          className="button secondary small"
+                          aria-label={`Enable ${account.username}`}
+                        >
+                          Enable
+                        </button>
+                      ) : (
+                        <ConfirmSubmit
+                          name="intent"
+                          value="disable"
+                          label={`Disable ${account.username}`}
+                          question={`Disable ${account.username}? They are logged out everywhere at once.`}
+                          confirmLabel="Yes, disable"
+                        >
+                          Disable
+                        </ConfirmSubmit>
+                      )}
+                    </Form>
+                  )}
+                </div>
               </td>
             </tr>
           ))}

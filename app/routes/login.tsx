@@ -39,9 +39,12 @@ export default function LoginPage() {
       id="login-title"
       title="Log in"
       footer={
-        <>
-          New here? <Link to="/register">Register with a key</Link>
-        </>
+        // Before the first admin there is nobody to hand out a key.
+        needsSetup ? null : (
+          <>
+            New here? <Link to="/register">Register with a key</Link>
+          </>
+        )
       }
     >
       {needsSetup ? (

@@ -88,7 +88,8 @@ export function demoReply(lastUserMessage: string): string {
   return [
     "This is TeamGPT's **offline demo**: the reply is canned, not written by an AI.",
     "",
-    ...(quoted ? [`You wrote: “${quoted}”.`, ""] : []),
+    // No second full stop after a message that ends a sentence of its own.
+    ...(quoted ? [`You wrote: “${quoted}”${/[.!?…]$/.test(quoted) ? "" : "."}`, ""] : []),
     "To talk to a real model, set `OPENAI_API_KEY` (and `OPENAI_BASE_URL` for a server other than OpenAI's, such as Ollama or vLLM) and restart TeamGPT.",
     "",
     "Replies are rendered as Markdown:",

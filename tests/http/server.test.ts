@@ -320,7 +320,8 @@ describe("the admin models page", () => {
     const response = await fetch(`${server.url}/admin/models`, { headers: { cookie: jar.header() } });
     expect(response.status).toBe(200);
     const page = await pageText(response);
-    expect(page).toContain("Replies come from <code>the built-in offline demo</code>");
+    // A description, not a URL: in words, not in code type.
+    expect(page).toContain("Replies come from the built-in offline demo.");
     expect(page).toContain("teamgpt-demo");
     expect(page).toContain("16,384 tokens");
     expect(page).toContain("None since the server started.");
