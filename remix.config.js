@@ -1,7 +1,7 @@
 /**
- * Remix v2, classic compiler. The server entry (server/main.ts) owns the database,
+ * Remix v2, classic compiler. The server (server/server.ts, server/http/app.ts) owns the database,
  * auth and services and hands them to Remix through getLoadContext, so nothing
- * under server/ is bundled into build/ (see app/lib/context.server.ts).
+ * under server/ is bundled into build/ (the context: server/http/remix-context.ts).
  * @type {import('@remix-run/dev').AppConfig}
  */
 export default {

@@ -12,7 +12,7 @@ import { SERVER_BUSY_TIMEOUT_MS } from "./db/write-gate";
 import type { Env } from "./env";
 import { createHttpApp } from "./http/app";
 import { paths } from "./paths";
-import { markInterruptedReplies } from "./services/chat";
+import { markInterruptedReplies } from "./services/replies";
 import { deleteExpiredResetLinks } from "./services/password-resets";
 
 export interface RunningServer {

@@ -1,5 +1,6 @@
 import { useEffect, useRef, type FormEvent, type KeyboardEvent } from "react";
 import { useHydrated } from "~/lib/use-hydrated";
+import { LIMITS } from "../../client/limits";
 
 interface ComposerProps {
   draft: string;
@@ -64,7 +65,7 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
           value={draft}
           onChange={(event) => onDraftChange(event.target.value)}
           onKeyDown={onKeyDown}
-          maxLength={100_000}
+          maxLength={LIMITS.messageChars}
           autoFocus
         />
         {generating ? (

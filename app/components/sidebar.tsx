@@ -6,6 +6,7 @@ import { apiClient } from "~/lib/api-client";
 import { groupByDay } from "~/lib/day-groups";
 import { PencilIcon, TrashIcon } from "./icons";
 import { useHydrated } from "~/lib/use-hydrated";
+import { LIMITS } from "../../client/limits";
 
 type ConversationPage = RouterOutputs["conversations"]["list"];
 type ConversationSummary = ConversationPage["items"][number];
@@ -183,7 +184,7 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
           <input
             aria-label="Conversation title"
             value={title}
-            maxLength={200}
+            maxLength={LIMITS.titleChars}
             autoFocus
             onChange={(event) => setTitle(event.target.value)}
             onBlur={() => void rename()}

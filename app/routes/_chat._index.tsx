@@ -8,6 +8,7 @@ import { failureMessage } from "~/lib/form-failure";
 import { formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
+import { LIMITS } from "../../client/limits";
 
 export const meta: MetaFunction = () => [{ title: "New chat · TeamGPT" }];
 
@@ -84,7 +85,7 @@ export default function NewChatPage() {
               <textarea
                 id="new-system-prompt"
                 rows={3}
-                maxLength={20_000}
+                maxLength={LIMITS.systemPromptChars}
                 placeholder="e.g. You are a concise assistant for our support team."
                 value={systemPrompt}
                 onChange={(event) => setSystemPrompt(event.target.value)}

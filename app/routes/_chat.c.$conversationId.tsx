@@ -9,6 +9,7 @@ import { failureMessage } from "~/lib/form-failure";
 import { formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
+import { LIMITS } from "../../client/limits";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
 
@@ -120,7 +121,7 @@ function ConversationSettings({
           <textarea
             id="system-prompt"
             rows={4}
-            maxLength={20_000}
+            maxLength={LIMITS.systemPromptChars}
             value={systemPrompt}
             onChange={(event) => setSystemPrompt(event.target.value)}
             placeholder="e.g. Answer in French."

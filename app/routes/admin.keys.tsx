@@ -10,6 +10,7 @@ import { LocalTime } from "~/components/local-time";
 import { endOfDayIn } from "~/lib/format";
 import { useHydrated } from "~/lib/use-hydrated";
 import { requireAdmin } from "~/lib/session.server";
+import { LIMITS } from "../../client/limits";
 
 export const meta: MetaFunction = () => [{ title: "Registration keys · TeamGPT" }];
 
@@ -150,7 +151,7 @@ export default function AdminKeysPage() {
               </div>
               <div className="field">
                 <label htmlFor="note">Note (optional)</label>
-                <input id="note" name="note" maxLength={200} placeholder="e.g. design team" />
+                <input id="note" name="note" maxLength={LIMITS.keyNoteChars} placeholder="e.g. design team" />
               </div>
               <div className="field">
                 <label htmlFor="expiresOn">Valid through (optional)</label>

@@ -5,6 +5,7 @@ import { Field, NewPasswordFields } from "~/components/field";
 import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
+import { LIMITS } from "../../client/limits";
 
 export const meta: MetaFunction = () => [{ title: "Set up TeamGPT" }];
 
@@ -61,7 +62,7 @@ export default function SetupPage() {
             autoFocus
             required
             minLength={3}
-            maxLength={32}
+            maxLength={LIMITS.usernameChars}
             hint="3–32 letters, digits, _ . or -"
             defaultValue={result?.values.username ?? "admin"}
             error={errors.username}

@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { and, desc, eq, ne, notInArray } from "drizzle-orm";
 import type { Session, User } from "lucia";
 import { z } from "zod";
+import { LIMITS } from "./inputs";
 import type { Auth } from "../auth/lucia";
 import { createSessionToken, validateSessionToken } from "../auth/session-tokens";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "../auth/password";
@@ -26,13 +27,13 @@ export const usernameSchema = z
   .string({ error: "Enter a username." })
   .trim()
   .min(3, "Use at least 3 characters.")
-  .max(32, "Use at most 32 characters.")
+  .max(LIMITS.usernameChars, `Use at most ${LIMITS.usernameChars} characters.`)
   .regex(/^[A-Za-z0-9_.-]+$/, "Use only letters, digits, and _ . -");
 
 export const passwordSchema = z
   .string({ error: "Enter a password." })
   .min(8, "Use at least 8 characters.")
-  .max(256, "Use at most 256 characters.");
+  .max(LIMITS.passwordChars, `Use at most ${LIMITS.passwordChars} characters.`);
 
 /** A password typed twice that differs: the error is shown at the second one. */
 export const PASSWORDS_DIFFER = { message: "The passwords do not match.", path: ["confirmPassword"] };
@@ -48,12 +49,12 @@ export const registerInput = z
 
 export const loginInput = z.object({
   username: z.string({ error: "Enter your username." }).trim().min(1, "Enter your username.").max(256),
-  password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(256),
+  password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(LIMITS.passwordChars),
 });
 
 export const changePasswordInput = z
   .object({
-    currentPassword: z.string({ error: "Enter your current password." }).min(1, "Enter your current password.").max(256),
+    currentPassword: z.string({ error: "Enter your current password." }).min(1, "Enter your current password.").max(LIMITS.passwordChars),
     newPassword: passwordSchema,
     confirmPassword: z.string({ error: "Type the new password again." }),
   })
@@ -72,7 +73,7 @@ export const setupInput = z
 export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;
 
-/** The public shape of an account (API.md `User`). */
+/** The public shape of an account (docs/api.md `User`). */
 export interface PublicUser {
   id: string;
   username: string;

@@ -1,27 +1,29 @@
 import { and, desc, eq, exists, getTableColumns, lt, or, sql, type SQLWrapper } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
+import { LIMITS, modelId, recordId } from "./inputs";
 import { newId } from "../db/ids";
 import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
+import type { ModelCatalog } from "../llm/models";
 import type { GenerationRegistry } from "./generation";
 import type { RateLimits } from "./rate-limits";
 import type { StorageQuota } from "./storage-quota";
 
-export const MAX_TITLE_CHARS = 200;
-export const MAX_SYSTEM_PROMPT_CHARS = 20_000;
+export const MAX_TITLE_CHARS = LIMITS.titleChars;
+export const MAX_SYSTEM_PROMPT_CHARS = LIMITS.systemPromptChars;
 export const DEFAULT_TITLE = "New chat";
 
-export const conversationIdInput = z.object({ id: z.string().min(1).max(64) });
+export const conversationIdInput = z.object({ id: recordId });
 
 export const getConversationInput = z.object({
-  id: z.string().min(1).max(64),
+  id: recordId,
   /** Only the latest `limit` messages (before `before`, if given): long conversations open fast. */
   limit: z.number().int().min(1).max(10_000).optional(),
-  before: z.string().min(1).max(64).optional(),
+  before: recordId.optional(),
   /** Fewer messages when the latest are long: at most this many characters of text (never more than MAX_PAGE_CHARS, never none). */
   maxChars: z.number().int().min(1).optional(),
 });
@@ -54,21 +56,21 @@ const titleText = z
 export const createConversationInput = z
   .object({
     title: titleText.optional(),
-    model: z.string().trim().min(1).max(200).optional(),
+    model: modelId.optional(),
     systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
   })
   .default({});
 
-export const renameConversationInput = z.object({ id: z.string().min(1).max(64), title: titleText });
+export const renameConversationInput = z.object({ id: recordId, title: titleText });
 
 export const updateConversationInput = z.object({
-  id: z.string().min(1).max(64),
+  id: recordId,
   title: titleText.optional(),
-  model: z.string().trim().min(1).max(200).optional(),
+  model: modelId.optional(),
   systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
 });
 
-/** API.md `Conversation`. */
+/** docs/api.md `Conversation`. */
 export interface Conversation {
   id: string;
   title: string;
@@ -78,7 +80,7 @@ export interface Conversation {
   updatedAt: string;
 }
 
-/** API.md `Message`, plus token usage when the model server reported it. */
+/** docs/api.md `Message`, plus token usage when the model server reported it. */
 export interface Message {
   id: string;
   conversationId: string;
@@ -151,13 +153,23 @@ export interface ConversationDeps {
   limits: RateLimits;
   quota: StorageQuota;
   generations: GenerationRegistry;
+  models: ModelCatalog;
+}
+
+/** A model people may choose here, or BAD_REQUEST naming the ones they may. */
+export function requireModel(models: ModelCatalog, model: string): string {
+  if (models.models.some((option) => option.id === model)) return model;
+  const choices = models.models.map((option) => option.id).join(", ");
+  throw new ServiceError("BAD_REQUEST", `The model “${model}” is not available here. Choose one of: ${choices}.`, "model");
 }
 
 export async function createConversation(
-  { db, limits, quota }: ConversationDeps,
+  { db, limits, quota, models }: ConversationDeps,
   userId: string,
-  input: z.infer<typeof createConversationInput> & { model: string },
+  input: z.infer<typeof createConversationInput>,
 ): Promise<Conversation> {
+  // Before the rate limit: a wrong model costs no conversation.
+  const model = requireModel(models, input.model ?? models.defaultModel);
   await limits.consume("conversationsPerUser", userId);
   // From here on no await: the checks and the insert happen as one step.
   quota.requireConversationSlot(userId);
@@ -172,7 +184,7 @@ export async function createConversation(
       id: newId(),
       userId,
       title,
-      model: input.model,
+      model,
       systemPrompt,
       createdAt: now,
       updatedAt: now,
@@ -250,16 +262,22 @@ function olderThan(anchor: RowPosition) {
   return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
-export function renameConversation(deps: Pick<ConversationDeps, "db" | "quota">, userId: string, id: string, title: string): Conversation {
+export function renameConversation(
+  deps: Pick<ConversationDeps, "db" | "quota" | "models">,
+  userId: string,
+  id: string,
+  title: string,
+): Conversation {
   return updateConversation(deps, userId, { id, title });
 }
 
-/** Title, model and system prompt; the model must already be checked against the catalog. */
+/** Title, model (one people may choose) and system prompt. */
 export function updateConversation(
-  { db, quota }: Pick<ConversationDeps, "db" | "quota">,
+  { db, quota, models }: Pick<ConversationDeps, "db" | "quota" | "models">,
   userId: string,
   input: z.infer<typeof updateConversationInput>,
 ): Conversation {
+  if (input.model !== undefined) requireModel(models, input.model);
   const before = requireConversation(db, userId, input.id);
   const systemPrompt = input.systemPrompt === undefined ? before.systemPrompt : input.systemPrompt?.trim() || null;
   const title = input.title ?? before.title;

@@ -198,3 +198,28 @@ export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow
   );
   return query.get({ id, ...outcome });
 }
+
+/** The newest message of a conversation, in "oldest first" order: only it can be regenerated. */
+export function latestMessageIdOf(db: Db, conversationId: string): string | undefined {
+  return db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(eq(messages.conversationId, conversationId))
+    .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+    .limit(1)
+    .get()?.id;
+}
+
+/** A reply no generation here owns, stopped where it was. */
+export function markStopped(db: Db, id: string): MessageRow | undefined {
+  return db.update(messages).set({ status: "stopped" }).where(eq(messages.id, id)).returning().get();
+}
+
+export function removeMessage(db: Db, id: string): void {
+  db.delete(messages).where(eq(messages.id, id)).run();
+}
+
+/** Every reply still marked streaming, marked interrupted with `error`: how many there were. */
+export function markInterrupted(db: Db, error: string): number {
+  return db.update(messages).set({ status: "interrupted", error }).where(eq(messages.status, "streaming")).run().changes;
+}

@@ -1,5 +1,6 @@
 import { and, eq, gt, lte } from "drizzle-orm";
 import { z } from "zod";
+import { recordId } from "./inputs";
 import { hashPassword } from "../auth/password";
 import { sessionIdOf } from "../auth/session-tokens";
 import { newId, randomBase32 } from "../db/ids";
@@ -21,7 +22,7 @@ export const resetPasswordInput = resetTokenInput
   .extend({ password: passwordSchema, confirmPassword: z.string({ error: "Type the password again." }) })
   .refine((input) => input.password === input.confirmPassword, PASSWORDS_DIFFER);
 
-export const resetLinkInput = z.object({ userId: z.string().min(1).max(64) });
+export const resetLinkInput = z.object({ userId: recordId });
 
 /** A new link for a person, replacing any earlier one. The token is shown this once. */
 export function createResetLink(db: AccountDeps["db"], userId: string, createdBy: string | null) {

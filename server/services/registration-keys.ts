@@ -1,6 +1,7 @@
 import { and, count, desc, eq, gt, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
+import { LIMITS, recordId } from "./inputs";
 import type { Db, Queryable } from "../db/client";
 import { newId, randomBase32 } from "../db/ids";
 import { registrationKeys, users, type RegistrationKeyRow } from "../db/schema";
@@ -13,7 +14,7 @@ export type KeyStatus = (typeof keyStatuses)[number];
 const KEY_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 export const MAX_KEYS_PER_BATCH = 1000;
 export const MAX_KEYS_FILE_CHARS = 2_000_000;
-export const MAX_NOTE_CHARS = 200;
+export const MAX_NOTE_CHARS = LIMITS.keyNoteChars;
 
 /** What a person types into the register form; the format is checked by the lookup. */
 export const registrationKeyInput = z
@@ -41,17 +42,17 @@ export const MAX_KEYS_PER_PAGE = 500;
 export const listKeysInput = z
   .object({
     status: z.enum(keyStatuses).optional(),
-    /** Without a limit every key comes at once (API.md); with one, a page and the next page's cursor. */
+    /** Without a limit every key comes at once (docs/api.md); with one, a page and the next page's cursor. */
     limit: z.number().int().min(1).max(MAX_KEYS_PER_PAGE, `Ask for at most ${MAX_KEYS_PER_PAGE} keys a page.`).optional(),
     cursor: z.string().max(200).nullish(),
   })
   .default({});
-export const keyIdInput = z.object({ id: z.string().min(1).max(64) });
+export const keyIdInput = z.object({ id: recordId });
 export const loadKeysInput = z.object({
   text: z.string().max(MAX_KEYS_FILE_CHARS, "The keys file is too large (at most 2 MB)."),
 });
 
-/** API.md `RegistrationKey`. */
+/** docs/api.md `RegistrationKey`. */
 export interface RegistrationKey {
   id: string;
   key: string;

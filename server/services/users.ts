@@ -1,13 +1,14 @@
 import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
 import { z } from "zod";
+import { recordId } from "./inputs";
 import type { Db, Queryable } from "../db/client";
 import { passwordResets, sessions, userRoles, users, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation";
 import type { OpenStreams } from "./open-streams";
 
-export const setDisabledInput = z.object({ userId: z.string().min(1).max(64), disabled: z.boolean() });
-export const setRoleInput = z.object({ userId: z.string().min(1).max(64), role: z.enum(userRoles) });
+export const setDisabledInput = z.object({ userId: recordId, disabled: z.boolean() });
+export const setRoleInput = z.object({ userId: recordId, role: z.enum(userRoles) });
 
 /** An account as admins see it. */
 export interface AccountSummary {

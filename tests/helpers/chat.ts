@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { StreamEvent } from "../../server/services/chat";
+import type { StreamEvent } from "../../server/services/reply-events";
 
 export interface CollectedEvent {
   id: string;

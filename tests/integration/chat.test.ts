@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { messages } from "../../server/db/schema";
 import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
-import { markInterruptedReplies } from "../../server/services/chat";
+import { markInterruptedReplies } from "../../server/services/replies";
 import { collect, eventually, lastEvent, textOf } from "../helpers/chat";
 import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createUser } from "../helpers/factories";

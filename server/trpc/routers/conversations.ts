@@ -12,16 +12,12 @@ import {
   updateConversation,
   updateConversationInput,
 } from "../../services/conversations";
-import { requireModel } from "../../services/chat";
 import { createTRPCRouter, protectedProcedure } from "../init";
 
 export const conversationsRouter = createTRPCRouter({
   list: protectedProcedure.input(listConversationsInput).query(({ ctx, input }) => listConversations(ctx.db, ctx.user.id, input)),
 
-  create: protectedProcedure.input(createConversationInput).mutation(async ({ ctx, input }) => {
-    const model = requireModel(ctx.models, input.model ?? ctx.models.defaultModel);
-    return createConversation(ctx, ctx.user.id, { ...input, model });
-  }),
+  create: protectedProcedure.input(createConversationInput).mutation(({ ctx, input }) => createConversation(ctx, ctx.user.id, input)),
 
   get: protectedProcedure.input(getConversationInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input)),
 
@@ -29,10 +25,7 @@ export const conversationsRouter = createTRPCRouter({
     .input(renameConversationInput)
     .mutation(({ ctx, input }) => renameConversation(ctx, ctx.user.id, input.id, input.title)),
 
-  update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => {
-    if (input.model !== undefined) requireModel(ctx.models, input.model);
-    return updateConversation(ctx, ctx.user.id, input);
-  }),
+  update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => updateConversation(ctx, ctx.user.id, input)),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(({ ctx, input }) => {
     deleteConversation(ctx, ctx.user.id, input.id);

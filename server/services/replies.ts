@@ -1,0 +1,233 @@
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { LIMITS, modelId, recordId } from "./inputs";
+import { newId } from "../db/ids";
+import type { ConversationRow, MessageRow } from "../db/schema";
+import type { Env } from "../env";
+import type { ModelLimits } from "../llm/context-window";
+import type { ModelCatalog } from "../llm/models";
+import { DEFAULT_TITLE, requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
+import { ServiceError } from "./errors";
+import type { GenerationRegistry } from "./generation";
+import {
+  hasMessages,
+  insertMessage,
+  latestMessageIdOf,
+  markInterrupted,
+  markStopped,
+  messageByClientId,
+  messageById,
+  messageOfUser,
+  recordTurn,
+  removeMessage,
+  replyTo,
+} from "./message-queries";
+import { checkFits, fitOrRefuse, promptSource } from "./prompt";
+import type { RateLimits } from "./rate-limits";
+import type { StorageQuota } from "./storage-quota";
+
+/**
+ * Replies: sending a message starts one, and stop, regenerate and the start-up sweep end or
+ * replace them. How a reply is followed as events is reply-events.ts; what the model is sent
+ * is prompt.ts; the running reply itself is generation.ts.
+ */
+
+export const MAX_MESSAGE_CHARS = LIMITS.messageChars;
+
+export interface ChatDeps {
+  db: Db;
+  env: Pick<Env, "CHAT_HISTORY_CHARS">;
+  generations: GenerationRegistry;
+  models: ModelCatalog;
+  modelLimits: ModelLimits;
+  limits: RateLimits;
+  quota: StorageQuota;
+}
+
+const lastEventId = z.string().max(200).nullish();
+
+export const sendMessageInput = z.object({
+  conversationId: recordId,
+  content: z
+    .string()
+    .max(MAX_MESSAGE_CHARS, `Keep the message under ${MAX_MESSAGE_CHARS.toLocaleString("en")} characters.`)
+    .refine((text) => text.trim() !== "", "Write a message first."),
+  clientMessageId: z.string().min(1).max(100).optional(),
+  model: modelId.optional(),
+});
+
+export const streamInput = sendMessageInput.extend({ lastEventId });
+export const resumeInput = z.object({ messageId: recordId, lastEventId });
+export const messageIdInput = z.object({ messageId: recordId });
+export const regenerateInput = z.object({ messageId: recordId, model: modelId.optional() });
+
+export interface ReplyPair {
+  userMessage: MessageRow;
+  assistantMessage: MessageRow;
+}
+
+/**
+ * Saves the user's message and an empty assistant reply, and starts generating it on the
+ * server. The same `clientMessageId` twice answers the first pair and starts nothing.
+ */
+export async function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>): Promise<ReplyPair> {
+  const { db } = deps;
+  requireConversation(db, userId, input.conversationId);
+  const resent = () => (input.clientMessageId ? findByClientMessageId(db, input.conversationId, input.clientMessageId) : null);
+  // A resend costs nothing: it starts nothing.
+  const earlier = resent();
+  if (earlier) return earlier;
+  await deps.limits.consume("messagesPerUser", userId);
+
+  // From here on no await: the checks and the insert happen as one step.
+  const conversation = requireConversation(db, userId, input.conversationId);
+  const raced = resent();
+  if (raced) return raced;
+  requireCapacity(deps, userId);
+  deps.quota.requireRoomFor(userId, input.content.length);
+  const model = requireModel(deps.models, input.model ?? conversation.model);
+  if (deps.generations.isRunningIn(conversation.id)) {
+    throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
+  }
+  // Said before anything is stored, so the message stays in the composer to be shortened.
+  checkFits(deps, conversation, input.content, model);
+
+  const pair = db.transaction(() => insertPair(db, conversation, { ...input, model }));
+  deps.quota.added(userId, input.content.length);
+  deps.generations.start({
+    userId,
+    message: pair.assistantMessage,
+    model,
+    prompt: promptSource(deps, conversation, pair.userMessage, model),
+  });
+  return pair;
+}
+
+function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
+  const now = Date.now();
+  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(db, conversation.id);
+  const userMessage = insertMessage(db, {
+    id: newId(),
+    conversationId: conversation.id,
+    role: "user",
+    content: input.content,
+    status: "complete",
+    model: null,
+    clientMessageId: input.clientMessageId ?? null,
+    parentId: null,
+    createdAt: new Date(now),
+  });
+  const assistantMessage = insertEmptyReply(db, userMessage, input.model);
+  recordTurn(db, conversation.id, {
+    updatedAt: new Date(now),
+    model: input.model,
+    ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
+  });
+  return { userMessage, assistantMessage };
+}
+
+/** The reply a generation will fill, right after its question in "oldest first" order. */
+function insertEmptyReply(db: Db, question: MessageRow, model: string): MessageRow {
+  return insertMessage(db, {
+    id: newId(),
+    conversationId: question.conversationId,
+    role: "assistant",
+    content: "",
+    status: "streaming",
+    model,
+    clientMessageId: null,
+    parentId: question.id,
+    createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
+  });
+}
+
+function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {
+  const userMessage = messageByClientId(db, conversationId, clientMessageId);
+  const assistantMessage = userMessage && replyTo(db, userMessage.id);
+  return userMessage && assistantMessage ? { userMessage, assistantMessage } : null;
+}
+
+/** A few replies at once per person: each holds an upstream connection and server memory. */
+function requireCapacity(deps: ChatDeps, userId: string): void {
+  const max = deps.limits.maxRunningReplies;
+  if (!deps.limits.enabled || deps.generations.runningFor(userId) < max) return;
+  throw new ServiceError(
+    "TOO_MANY_REQUESTS",
+    `You already have ${max} ${max === 1 ? "reply" : "replies"} being written. Wait for one to finish, or stop one.`,
+    undefined,
+    5,
+  );
+}
+
+/** An assistant message, owned by `userId`, with the user message it answers. */
+export function requireReply(db: Db, userId: string, messageId: string): { reply: MessageRow; question: MessageRow | null } {
+  const reply = messageOfUser(db, userId, messageId);
+  if (!reply || reply.role !== "assistant") throw new ServiceError("NOT_FOUND", "That reply does not exist, or it is not yours.");
+  const question = reply.parentId ? (messageById(db, reply.parentId) ?? null) : null;
+  return { reply, question };
+}
+
+/** Stops a running reply and answers it with the text so far; a finished one is answered as it is. */
+export async function stopReply(deps: ChatDeps, userId: string, messageId: string): Promise<Message> {
+  const { reply } = requireReply(deps.db, userId, messageId);
+  const generation = deps.generations.get(reply.id);
+  if (generation) return toMessage(await generation.stop());
+  if (reply.status !== "streaming") return toMessage(reply);
+  return toMessage(markStopped(deps.db, reply.id) ?? reply);
+}
+
+/**
+ * A new reply to the last question, replacing the last reply (Regenerate, or Retry after an
+ * error). Only the conversation's latest reply can be replaced, and not while it is running.
+ */
+export async function regenerateReply(deps: ChatDeps, userId: string, messageId: string, model?: string): Promise<Message> {
+  // Checked before the rate limit, so a wrong id costs no message; and again after its await,
+  // since the reply may have been deleted or replaced meanwhile.
+  requireReply(deps.db, userId, messageId);
+  await deps.limits.consume("messagesPerUser", userId);
+  const { reply, question } = requireReply(deps.db, userId, messageId);
+  requireCapacity(deps, userId);
+  const conversation = requireConversation(deps.db, userId, reply.conversationId);
+  if (!question || latestMessageIdOf(deps.db, conversation.id) !== reply.id) {
+    throw new ServiceError("BAD_REQUEST", "Only the latest reply of a conversation can be regenerated.");
+  }
+  if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
+  const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
+  const prompt = fitOrRefuse(() => promptSource(deps, conversation, question, chosen));
+  // The prepared queries run on the one connection, inside this transaction too.
+  const fresh = deps.db.transaction(() => {
+    removeMessage(deps.db, reply.id);
+    const row = insertEmptyReply(deps.db, question, chosen);
+    recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen });
+    return row;
+  });
+  deps.generations.start({ userId, message: fresh, model: chosen, prompt });
+  return toMessage(fresh);
+}
+
+/**
+ * The whole exchange at once, for clients that do not stream (`chat.send`). Waiting ends early
+ * when `until` aborts (the client left, or its access ended); the reply goes on regardless.
+ */
+export async function sendAndWait(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>, until: AbortSignal) {
+  const pair = await startReply(deps, userId, input);
+  const generation = deps.generations.get(pair.assistantMessage.id);
+  const assistantMessage = generation ? ((await doneOrAborted(generation.done, until)) ?? pair.assistantMessage) : pair.assistantMessage;
+  return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(assistantMessage) };
+}
+
+function doneOrAborted<T>(done: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener("abort", onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+export const INTERRUPTED = "The server restarted before this reply finished. Send the message again to get a new reply.";
+
+/** At start-up: replies left `streaming` by a crash can never finish; say so. */
+export function markInterruptedReplies(db: Db): number {
+  return markInterrupted(db, INTERRUPTED);
+}
