@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { ensureBuild } from "../server/cli/build";
 import { paths, ROOT } from "../server/paths";
+import { freePort } from "../tests/helpers/llama";
 
 export interface ServerProcess {
   url: string;
@@ -18,12 +19,15 @@ export async function startServerProcess(options: {
   nodeFlags?: string[];
 }): Promise<ServerProcess> {
   ensureBuild({ quiet: true });
+  // Its logs are quiet (warn): it is ready when /healthz answers on the port it was given.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), paths.serverBundle], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_ENV: "production",
-      PORT: "0",
+      PORT: String(port),
       HOST: "127.0.0.1",
       DATABASE_URL: options.databaseFile,
       OPENAI_BASE_URL: options.upstreamUrl,
@@ -33,17 +37,18 @@ export async function startServerProcess(options: {
       LOG_LEVEL: "warn",
       PUBLIC_ORIGIN: "http://127.0.0.1",
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "ignore", "inherit"],
   });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/\S+)/);
-      if (match) resolveUrl(match[1]!.replace("localhost", "127.0.0.1"));
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
+  for (let waited = 0; ; waited += 50) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    const ready = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (waited > 30_000) throw new Error("the server did not answer /healthz within 30 s");
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
   return {
     url,
     pid: child.pid!,

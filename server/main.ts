@@ -4,29 +4,32 @@ import { createLogger, type Logger } from "./logger";
 import { startServer } from "./server";
 
 /**
- * Every error goes through the JSON logger, one line an event: a stack trace printed over
- * several lines would break every log collector reading it. The few lines that say the server
- * started and stopped are plain, one line each, printed whatever LOG_LEVEL says.
+ * Everything goes through the JSON logger, one line an event: a stack trace printed over
+ * several lines would break every log collector reading it. The first admin's setup link is a
+ * warning, so LOG_LEVEL=warn still shows it.
  */
 async function main() {
   const env = loadEnv();
   const logger = createLogger(env);
   catchStrayErrors(logger);
   const running = await startServer(env, { logger });
-  console.log(`TeamGPT is listening on ${running.url} (${env.NODE_ENV}, database ${env.DATABASE_URL})`);
+  logger.info({ url: running.url, database: env.DATABASE_URL }, `TeamGPT is listening on ${running.url} (${env.NODE_ENV})`);
   if (running.setupLink) {
-    console.log(`No admin yet. Create the first one at ${running.setupLink}`);
-    console.log("(the link works once, until an admin exists; a restart makes a new one; `npm run setup` works too)");
+    logger.warn(
+      { setupLink: running.setupLink },
+      `No admin yet. Create the first one at ${running.setupLink} (it works once, until an admin exists; a restart makes a new one; \`npm run setup\` works too)`,
+    );
   }
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal} received: no new connections; running replies get ${env.SHUTDOWN_GRACE_MS} ms to finish.`);
+    logger.info(`${signal} received: no new connections; running replies get ${env.SHUTDOWN_GRACE_MS} ms to finish.`);
     running.close(env.SHUTDOWN_GRACE_MS).then(
       () => {
-        console.log("Stopped cleanly.");
+        logger.info("Stopped cleanly.");
+        logger.flush();
         process.exit(0);
       },
       (error: unknown) => {

@@ -39,6 +39,8 @@ async function startProcess(databaseUrl: string) {
       HOST: "127.0.0.1",
       RATE_LIMITS: "off",
       SHUTDOWN_GRACE_MS: "600",
+      // The test reads the start-up lines (info) and the setup link (warn).
+      LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -105,7 +107,7 @@ describe("stopping the server", () => {
     const env = testEnv();
     files.push(env.DATABASE_URL);
     const { url, output } = await startProcess(env.DATABASE_URL);
-    const link = await eventually(() => output().match(/No admin yet\. Create the first one at (\S+)/)?.[1], 5_000);
+    const link = await eventually(() => output().match(/No admin yet\. Create the first one at (http\S+?token=[0-9a-z]+)/)?.[1], 5_000);
     const token = new URL(link).searchParams.get("token")!;
     const created = await api(url, null, "auth.setup", {
       token,
