@@ -57,7 +57,7 @@ const perModel = (unit: string, min: number, max: number, fallback?: number) =>
       return parsed;
     });
 
-const envSchema = z.object({
+export const envSchema = z.object({
   NODE_ENV: z
     .enum(["development", "production", "test"], { error: 'expected "development", "production" or "test"' })
     .default("development"),
