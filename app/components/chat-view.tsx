@@ -45,6 +45,13 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(refused?.message ?? null);
   const subscription = useRef<Subscription | null>(null);
+  // Bumped by every new send, follow and unmount: a send still waiting for its start is then
+  // not followed (it would be a second, unowned subscription).
+  const following = useRef(0);
+  const stopFollowing = useCallback(() => {
+    following.current++;
+    subscription.current?.unsubscribe();
+  }, []);
   const revalidator = useRevalidator();
   const scroller = useAutoScroll();
 
@@ -91,6 +98,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   const follow = useCallback(
     (message: Message) => {
       subscription.current?.unsubscribe();
+      following.current++;
       const text = new LiveText(message.id, message.content, message.reasoning);
       setLive(text);
       const lastEventId = text.lastEventId;
@@ -113,18 +121,28 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
       setError(null);
       setSending(true);
       subscription.current?.unsubscribe();
-      subscription.current = apiClient().chat.stream.subscribe(
-        { conversationId: conversation.id, content, clientMessageId },
-        {
-          onData: (event) => handleEvent(event, () => setDraft((current) => (current === content ? "" : current))),
-          onError: (failure) => {
-            // The draft stays in the composer, so nothing typed is lost.
-            setSending(false);
-            setLive(null);
-            setError(failure.message);
-          },
-        },
-      );
+      subscription.current = null;
+      const mine = ++following.current;
+      const failed = (failure: Error) => {
+        // The draft stays in the composer, so nothing typed is lost.
+        setSending(false);
+        setLive(null);
+        setError(failure.message);
+      };
+      // Started by POST, then followed from its first event: a message of any length fits in a
+      // body, while a stream's URL is capped at 8–16 KB by Node and by proxies.
+      apiClient()
+        .chat.start.mutate({ conversationId: conversation.id, content, clientMessageId })
+        .then(({ assistantMessage }) => {
+          if (mine !== following.current) return;
+          subscription.current = apiClient().chat.resume.subscribe(
+            { messageId: assistantMessage.id },
+            {
+              onData: (event) => handleEvent(event, () => setDraft((current) => (current === content ? "" : current))),
+              onError: failed,
+            },
+          );
+        }, failed);
     },
     [conversation.id, handleEvent, setLive],
   );
@@ -141,7 +159,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
       const last = initialMessages.at(-1);
       if (last?.role === "assistant" && last.status === "streaming") follow(last);
     }
-    return () => subscription.current?.unsubscribe();
+    return stopFollowing;
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation opened
   }, [conversation.id]);
 

@@ -205,6 +205,12 @@ export async function regenerateReply(deps: ChatDeps, userId: string, messageId:
   return toMessage(fresh);
 }
 
+/** `chat.start`: the reply started, answered at once; its text follows by `chat.resume`. */
+export async function startReplyMessages(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>) {
+  const pair = await startReply(deps, userId, input);
+  return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(pair.assistantMessage) };
+}
+
 /**
  * The whole exchange at once, for clients that do not stream (`chat.send`). Waiting ends early
  * when `until` aborts (the client left, or its access ended); the reply goes on regardless.

@@ -240,6 +240,21 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(await distanceFromBottom()).toBeLessThan(80);
   });
 
+  it("sends a message far longer than a stream's URL can carry, in a new chat and in an open one", async () => {
+    const { page } = await signedInPage("long-message");
+    // 4,000 CJK characters: 36 KB once URL-encoded (Node refuses 16 KB of request line, nginx 8 KB).
+    const long = "长".repeat(4_000);
+    suite.upstream.enqueue({ kind: "reply", text: "Got the long one." }, { kind: "reply", text: "Got the second." });
+    await page.getByLabel("Message").fill(long);
+    await page.getByLabel("Message").press("Enter");
+    await page.getByText("Got the long one.").waitFor();
+    await page.getByLabel("Message").fill(`${long} again`);
+    await page.getByLabel("Message").press("Enter");
+    await page.getByText("Got the second.").waitFor();
+    expect(suite.upstream.requests.at(-1)?.messages.at(-1)?.content).toBe(`${long} again`);
+    expect(await page.getByLabel("Message").inputValue()).toBe("");
+  });
+
   it("keeps the draft when sending fails", async () => {
     const { page } = await signedInPage("draft");
     suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });

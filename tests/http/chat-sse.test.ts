@@ -107,6 +107,28 @@ describe("replies stream to clients over SSE through the real server", () => {
     expect(stored.messages[1]!.content).toBe(REPLY);
   });
 
+  it("a message too long for a stream's URL starts by POST (chat.start) and is followed with chat.resume", async () => {
+    const { client, token, conversationId } = await signedInClient();
+    // 5,000 CJK characters: 45 KB once URL-encoded, past Node's 16 KB for a request line (and nginx's 8 KB).
+    const content = "中".repeat(5_000);
+    const refused = await fetch(streamUrl({ conversationId, content }), { headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(431);
+
+    suite.upstream.enqueue({ kind: "reply", text: REPLY });
+    const started = await client.chat.start.mutate({ conversationId, content, clientMessageId: randomUUID() });
+    expect(started.userMessage.content).toBe(content);
+    expect(started.assistantMessage.status).toBe("streaming");
+    const events = await readSse(
+      `${suite.server.url}/api/trpc/chat.resume?input=${encodeURIComponent(JSON.stringify({ messageId: started.assistantMessage.id }))}`,
+      token,
+      (seen) => seen.some((event) => event.data.type === "done"),
+    );
+    expect(events[0]!.data.type).toBe("start");
+    expect(events.at(-1)!.data.assistantMessage).toMatchObject({ id: started.assistantMessage.id, content: REPLY, status: "complete" });
+    // The model was asked with the whole message.
+    expect(suite.upstream.requests.at(-1)?.messages.at(-1)?.content).toBe(content);
+  });
+
   it("a dropped connection loses nothing, and a reconnect with the last event id resumes exactly after it", async () => {
     const { token, conversationId } = await signedInClient();
     suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 15 });

@@ -67,6 +67,7 @@ const CASES: Record<string, Case> = {
   "conversations.update": { kind: "ids", input: () => ({ id: owner.conversationId, systemPrompt: "leak" }), expected: "NOT_FOUND" },
   "conversations.delete": { kind: "ids", input: () => ({ id: owner.conversationId }), expected: "NOT_FOUND" },
   "chat.send": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
+  "chat.start": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
   "chat.stream": {
     kind: "ids",
     input: () => ({ conversationId: owner.runningConversationId, content: "hi", lastEventId: `${owner.runningReplyId}:0` }),

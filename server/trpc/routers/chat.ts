@@ -6,6 +6,7 @@ import {
   resumeInput,
   sendAndWait,
   sendMessageInput,
+  startReplyMessages,
   stopReply,
   streamInput,
 } from "../../services/replies";
@@ -14,6 +15,12 @@ import { createTRPCRouter, protectedProcedure, waitingProcedure } from "../init"
 
 export const chatRouter = createTRPCRouter({
   send: waitingProcedure.input(sendMessageInput).mutation(({ ctx, input }) => sendAndWait(ctx, ctx.user.id, input, ctx.streamSignal)),
+
+  /**
+   * Starts a reply and answers at once; follow it with `chat.resume`. The message travels in
+   * the body: a stream's input travels in its URL, which servers and proxies cap at 8–16 KB.
+   */
+  start: protectedProcedure.input(sendMessageInput).mutation(({ ctx, input }) => startReplyMessages(ctx, ctx.user.id, input)),
 
   /** Starts a reply and streams it; a reconnect follows the same reply from where it left off. */
   stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input }) {
