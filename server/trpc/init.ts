@@ -7,7 +7,7 @@ import { describeError, flattenZodError } from "./errors";
 
 const t = initTRPC.context<Context>().create({
   isDev: process.env.NODE_ENV !== "production",
-  // Comments every 15 s keep proxies from closing a quiet stream (a model thinking before its
+  // A `ping` event every 15 s keeps proxies from closing a quiet stream (a model thinking before its
   // first token); a client that hears nothing for 40 s reconnects and resumes.
   sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 40_000 } },
   errorFormatter({ shape, error }) {
