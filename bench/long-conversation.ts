@@ -13,7 +13,7 @@ import { startFakeUpstream } from "../server/llm/fake-upstream";
 import { loadEnv } from "../server/env";
 import { startServer } from "../server/server";
 import { openDatabase } from "../server/db/client";
-import { createAppServices } from "../server/app-services";
+import { createAppRuntime } from "../server/app-runtime";
 import { hashPassword } from "../server/auth/password";
 import { users } from "../server/db/schema";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,7 +38,7 @@ const server = await startServer(env);
 const url = server.url.replace("localhost", "127.0.0.1");
 
 const database = openDatabase(env.DATABASE_URL);
-const { close } = await createAppServices(database.db, env);
+const { close } = await createAppRuntime(database.db, env);
 const userId = newId();
 database.db
   .insert(users)

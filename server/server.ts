@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
-import { createAppServices, type AppServices } from "./app-services";
+import { createAppRuntime, type AppRuntime } from "./app-runtime";
 import type { Logger } from "./logger";
 import { startCheckpointer } from "./db/checkpointer";
 import { enableSpaceReclaim, openDatabase, refreshPlannerStatistics, type DatabaseHandle } from "./db/client";
@@ -36,7 +36,7 @@ export interface RunningServer {
 export async function startServer(env: Env, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const database = openDatabase(env.DATABASE_URL, { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS });
   migrateDatabase(database.db);
-  const handle = await createAppServices(database.db, env, options.logger);
+  const handle = await createAppRuntime(database.db, env, options.logger);
   const services = handle.services;
   reclaimSpaceFromNowOn(database, services.logger);
   const interrupted = markInterruptedReplies(database.db);
@@ -96,7 +96,7 @@ function reclaimSpaceFromNowOn(database: DatabaseHandle, logger: Logger): void {
 }
 
 /** Expired sessions are refused anyway; deleting them keeps the table small. */
-function sweepExpiredSessions({ auth, db, logger }: Pick<AppServices, "auth" | "db" | "logger">): NodeJS.Timeout {
+function sweepExpiredSessions({ auth, db, logger }: Pick<AppRuntime, "auth" | "db" | "logger">): NodeJS.Timeout {
   const sweep = async () => {
     try {
       await auth.deleteExpiredSessions();

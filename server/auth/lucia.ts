@@ -12,7 +12,7 @@ export function createAuth(db: Db, env: Env) {
     sessionCookie: {
       name: SESSION_COOKIE_NAME,
       expires: true,
-      attributes: { sameSite: "lax", secure: useSecureCookie(env) },
+      attributes: { sameSite: "lax", secure: secureCookies(env) },
     },
     getUserAttributes: (row) => ({
       username: row.username,
@@ -29,7 +29,7 @@ export type Auth = ReturnType<typeof createAuth>;
  * Secure in production, except when PUBLIC_ORIGIN says the app is reached over plain
  * http (a LAN install): browsers drop Secure cookies there and nobody could log in.
  */
-export function useSecureCookie(env: Pick<Env, "NODE_ENV" | "PUBLIC_ORIGIN">): boolean {
+export function secureCookies(env: Pick<Env, "NODE_ENV" | "PUBLIC_ORIGIN">): boolean {
   if (env.NODE_ENV !== "production") return false;
   return !env.PUBLIC_ORIGIN?.startsWith("http://");
 }
@@ -48,5 +48,5 @@ declare module "lucia" {
 export function secureCookieWillBeDropped(env: Pick<Env, "NODE_ENV" | "PUBLIC_ORIGIN">, requestUrl: string): boolean {
   const url = new URL(requestUrl);
   const local = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
-  return useSecureCookie(env) && url.protocol === "http:" && !local;
+  return secureCookies(env) && url.protocol === "http:" && !local;
 }

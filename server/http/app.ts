@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { DatabaseUnavailableError, unavailableReason } from "../db/write-gate";
 import type { Logger } from "../logger";
 import { paths } from "../paths";
-import { createContextInner, type AppServices, type Context } from "../trpc/context";
+import { createContextInner, type AppRuntime, type Context } from "../trpc/context";
 import { retryAfterSeconds } from "../trpc/init";
 import { appRouter } from "../trpc/root";
 import { authMiddleware, requestLocals } from "./auth-middleware";
@@ -29,7 +29,7 @@ export const MAX_BATCH_CALLS = 20;
 const PASSWORD_PROCEDURES = new Set(["auth.login", "auth.register", "auth.setup", "auth.resetPassword", "auth.changePassword"]);
 
 /** One Express app: static assets, the tRPC router at /api/trpc, and the Remix pages. */
-export function createHttpApp(services: AppServices, build: ServerBuild) {
+export function createHttpApp(services: AppRuntime, build: ServerBuild) {
   const app = express();
   app.disable("x-powered-by");
   // Nothing reads req.query (tRPC and Remix parse the URL themselves), and qs would parse every

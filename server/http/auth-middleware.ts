@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { ANONYMOUS, authenticateRequest, isAllowedOrigin, type RequestAuth } from "../auth/request";
-import type { AppServices } from "../trpc/context";
+import type { AppRuntime } from "../trpc/context";
 
 /** Sent by TeamGPT's own client (client/index.ts) on every request it makes. */
 export const CLIENT_HEADER = "x-teamgpt-client";
@@ -11,7 +11,7 @@ export interface RequestLocals {
 }
 
 /** Reads the session once per request, for tRPC and Remix alike. */
-export function authMiddleware(services: AppServices) {
+export function authMiddleware(services: AppRuntime) {
   return (req: Request, res: Response, next: NextFunction) => {
     authenticateRequest(services.auth, { cookie: req.headers.cookie, authorization: req.headers.authorization }).then((auth) => {
       for (const cookie of auth.cookies) res.append("Set-Cookie", cookie);
@@ -22,7 +22,7 @@ export function authMiddleware(services: AppServices) {
   };
 }
 
-function isCrossSite(req: Request, auth: RequestAuth, { env, logger }: Pick<AppServices, "env" | "logger">): boolean {
+function isCrossSite(req: Request, auth: RequestAuth, { env, logger }: Pick<AppRuntime, "env" | "logger">): boolean {
   const method = req.method;
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") {
     // Reading is safe from anywhere: the browser keeps another site from reading the answer.

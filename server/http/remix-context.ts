@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { secureCookieWillBeDropped } from "../auth/lucia";
 import { DatabaseUnavailableError, writeGateOf } from "../db/write-gate";
 import { toPublicUser, type PublicUser } from "../services/accounts";
-import { createContextInner, type AppServices } from "../trpc/context";
+import { createContextInner, type AppRuntime } from "../trpc/context";
 import { describeError } from "../trpc/errors";
 import { createCaller, type Caller } from "../trpc/root";
 import { requestLocals } from "./auth-middleware";
@@ -39,7 +39,7 @@ export interface HealthReport {
   detail?: string;
 }
 
-export function createRemixContext(services: AppServices, res: Response, ip: string, requestId: string): RemixContext {
+export function createRemixContext(services: AppRuntime, res: Response, ip: string, requestId: string): RemixContext {
   const { auth, crossSite } = requestLocals(res);
   const responseCookies: string[] = [];
   const ctx = createContextInner(services, { auth, crossSite, setCookie: (cookie) => responseCookies.push(cookie), ip, requestId });
@@ -62,7 +62,7 @@ export function createRemixContext(services: AppServices, res: Response, ip: str
  * 100 ms, and no write failed in the last 30 s. Failures are recent only, since a server taken
  * out of rotation gets no writes that could show it has recovered.
  */
-function checkHealth({ db }: AppServices): HealthReport {
+function checkHealth({ db }: AppRuntime): HealthReport {
   const gate = writeGateOf(db.$client);
   try {
     db.get(sql`select 1`);

@@ -609,10 +609,6 @@ export class GenerationRegistry {
     return this.perConversation.has(conversationId);
   }
 
-  get size(): number {
-    return this.running.size;
-  }
-
   /**
    * A reply the database could not take (locked by another process, disk full) is saved again
    * after 1, 2, 4… up to 30 s. Until then it stays here, so followers still get it.

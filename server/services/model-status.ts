@@ -1,4 +1,4 @@
-import type { AppServices } from "../app-services";
+import type { AppRuntime } from "../app-runtime";
 
 /**
  * What went wrong with the model server lately, for admins: the message people saw and the
@@ -35,7 +35,7 @@ export function modelStatus({
   modelLimits,
   modelProblems,
   modelServer,
-}: Pick<AppServices, "models" | "modelLimits" | "modelProblems" | "modelServer">) {
+}: Pick<AppRuntime, "models" | "modelLimits" | "modelProblems" | "modelServer">) {
   return {
     server: modelServer,
     models: models.models.map(({ id }) => ({ id, ...modelLimits.describe(id) })),

@@ -1,7 +1,7 @@
-import type { AppServices } from "../app-services";
+import type { AppRuntime } from "../app-runtime";
 import type { RequestAuth } from "../auth/request";
 
-export type { AppServices };
+export type { AppRuntime };
 
 export interface RequestFacts {
   auth: RequestAuth;
@@ -16,7 +16,7 @@ export interface RequestFacts {
 }
 
 /** The context without HTTP, so tests and pages build it directly (tRPC's createContextInner). */
-export function createContextInner(services: AppServices, facts: RequestFacts) {
+export function createContextInner(services: AppRuntime, facts: RequestFacts) {
   return {
     ...services,
     user: facts.auth.user,

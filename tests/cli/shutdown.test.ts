@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAppServices } from "../../server/app-services";
+import { createAppRuntime } from "../../server/app-runtime";
 import { openDatabase } from "../../server/db/client";
 import { messages } from "../../server/db/schema";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
@@ -56,7 +56,7 @@ async function seededDatabase() {
   const env = testEnv();
   files.push(env.DATABASE_URL);
   const database = openDatabase(env.DATABASE_URL);
-  const { services, close } = await createAppServices(database.db, { ...env, OPENAI_BASE_URL: upstream.url });
+  const { services, close } = await createAppRuntime(database.db, { ...env, OPENAI_BASE_URL: upstream.url });
   const user = await createUser(services);
   await close();
   database.close();

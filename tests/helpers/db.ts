@@ -2,11 +2,11 @@ import { copyFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { afterEach } from "vitest";
-import { createAppServices } from "../../server/app-services";
+import { createAppRuntime } from "../../server/app-runtime";
 import { openDatabase, type DatabaseHandle } from "../../server/db/client";
 import { loadEnv, type Env } from "../../server/env";
 import { createLogger } from "../../server/logger";
-import type { AppServices } from "../../server/trpc/context";
+import type { AppRuntime } from "../../server/trpc/context";
 import { ARTIFACTS_DIR, BASE_DATABASE } from "./paths";
 
 /** A fresh copy of the migrated base database, in its own file (or a name for an empty one). */
@@ -54,7 +54,7 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
   });
 }
 
-export interface TestServices extends AppServices {
+export interface TestServices extends AppRuntime {
   close(): Promise<void>;
 }
 
@@ -68,7 +68,7 @@ export async function createTestServices(overrides: Record<string, string> = {},
   const logger = logs
     ? createLogger(env, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
     : undefined;
-  const handle = await createAppServices(database.db, env, logger);
+  const handle = await createAppRuntime(database.db, env, logger);
   return {
     ...handle.services,
     async close() {

@@ -6,7 +6,7 @@ import { toPublicUser } from "../../server/services/accounts";
 import { generateKeys } from "../../server/services/registration-keys";
 import { ANONYMOUS, type RequestAuth } from "../../server/auth/request";
 import { createSessionToken, validateSessionToken } from "../../server/auth/session-tokens";
-import { createContextInner, type AppServices } from "../../server/trpc/context";
+import { createContextInner, type AppRuntime } from "../../server/trpc/context";
 import { createCaller } from "../../server/trpc/root";
 import { FAKE_MODELS } from "./upstream";
 
@@ -16,7 +16,7 @@ export function uniqueUsername(prefix = "user"): string {
   return `${prefix}_${randomBytes(4).toString("hex")}`;
 }
 
-export async function createUser(services: AppServices, options: { role?: UserRole; username?: string; password?: string } = {}) {
+export async function createUser(services: AppRuntime, options: { role?: UserRole; username?: string; password?: string } = {}) {
   const username = options.username ?? uniqueUsername(options.role ?? "user");
   const [row] = services.db
     .insert(users)
@@ -37,7 +37,7 @@ export async function createUser(services: AppServices, options: { role?: UserRo
  * for a reply no model could be made to write.
  */
 export function createConversation(
-  services: AppServices,
+  services: AppRuntime,
   userId: string,
   turns: Pick<MessageRow, "role" | "content">[],
   title = "A saved conversation",
@@ -52,7 +52,7 @@ export function createConversation(
   return id;
 }
 
-export function createKey(services: AppServices, options: { expiresAt?: Date; note?: string } = {}): string {
+export function createKey(services: AppRuntime, options: { expiresAt?: Date; note?: string } = {}): string {
   const [key] = generateKeys(services.db, { count: 1, ...options });
   return key!.key;
 }
@@ -64,7 +64,7 @@ export interface TestCaller {
 
 /** A caller as a browser or script would be: anonymous, or signed in with a real session. */
 export async function callerFor(
-  services: AppServices,
+  services: AppRuntime,
   options: { userId?: string; credential?: "cookie" | "bearer"; crossSite?: boolean; ip?: string } = {},
 ): Promise<TestCaller> {
   let auth: RequestAuth = ANONYMOUS;

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll } from "vitest";
-import { createAppServices } from "../../server/app-services";
+import { createAppRuntime } from "../../server/app-runtime";
 import { openDatabase } from "../../server/db/client";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import type { Logger } from "../../server/logger";
 import { startServer, type RunningServer } from "../../server/server";
-import type { AppServices } from "../../server/trpc/context";
+import type { AppRuntime } from "../../server/trpc/context";
 import { removeDatabaseFile, testEnv } from "./db";
 import { TEST_PASSWORD } from "./factories";
 import { startTestUpstream, upstreamEnv } from "./upstream";
 
 export interface TestServer extends RunningServer {
   /** A second handle on the server's database, for arranging data and checking results. */
-  services: AppServices;
+  services: AppRuntime;
   origin: string;
   stop(): Promise<void>;
 }
@@ -21,7 +21,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const env = testEnv(overrides);
   const running = await startServer(env, options);
   const database = openDatabase(env.DATABASE_URL);
-  const handle = await createAppServices(database.db, env);
+  const handle = await createAppRuntime(database.db, env);
   const url = running.url.replace("localhost", "127.0.0.1");
   return {
     ...running,

@@ -6,13 +6,13 @@ import { conversations, messages } from "../../server/db/schema";
 import { startServer } from "../../server/server";
 import { removeDatabaseFile, testEnv } from "../helpers/db";
 import { createUser } from "../helpers/factories";
-import { createAppServices } from "../../server/app-services";
+import { createAppRuntime } from "../../server/app-runtime";
 
 describe("after a crash", () => {
   it("the next start marks replies left streaming as interrupted and keeps every earlier message", async () => {
     const env = testEnv();
     const database = openDatabase(env.DATABASE_URL);
-    const { services, close } = await createAppServices(database.db, env);
+    const { services, close } = await createAppRuntime(database.db, env);
     const user = await createUser(services);
     database.db
       .insert(conversations)

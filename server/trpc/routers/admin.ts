@@ -10,7 +10,7 @@ import {
 } from "../../services/registration-keys";
 import { modelStatus } from "../../services/model-status";
 import { createResetLink, resetLinkInput } from "../../services/password-resets";
-import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/users";
+import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/user-admin";
 import { adminProcedure, createTRPCRouter } from "../init";
 
 const keysRouter = createTRPCRouter({

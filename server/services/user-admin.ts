@@ -33,7 +33,7 @@ export function listUsers(db: Db): AccountSummary[] {
   return db.select().from(users).orderBy(asc(users.usernameKey)).all().map(toSummary);
 }
 
-function requireUser(db: Db, userId: string): UserRow {
+function requireAccount(db: Db, userId: string): UserRow {
   const row = db.select().from(users).where(eq(users.id, userId)).get();
   if (!row) throw new ServiceError("NOT_FOUND", "That account does not exist.");
   return row;
@@ -49,7 +49,7 @@ export function setDisabled(
   actorId: string,
   input: z.infer<typeof setDisabledInput>,
 ): AccountSummary {
-  const target = requireUser(db, input.userId);
+  const target = requireAccount(db, input.userId);
   if (input.disabled && target.id === actorId) throw new ServiceError("BAD_REQUEST", "You cannot disable your own account.");
   const updated = db.transaction((tx) => {
     const [row] = tx
@@ -73,7 +73,7 @@ export function setDisabled(
 }
 
 export function setRole(db: Db, input: z.infer<typeof setRoleInput>): AccountSummary {
-  const target = requireUser(db, input.userId);
+  const target = requireAccount(db, input.userId);
   const updated = db.transaction((tx) => {
     if (target.role === "admin" && input.role === "user") requireAnotherActiveAdmin(tx, target.id);
     const [row] = tx.update(users).set({ role: input.role }).where(eq(users.id, target.id)).returning().all();

@@ -20,7 +20,7 @@ const STREAMS_DRAIN_MS = 2_000;
 const DEMO_TOKEN_DELAY_MS = 35;
 
 /** What one process holds once: the database handle, auth, configuration and running replies. */
-export interface AppServices {
+export interface AppRuntime {
   db: Db;
   auth: Auth;
   env: Env;
@@ -43,7 +43,7 @@ export interface AppServices {
 }
 
 export interface ServicesHandle {
-  services: AppServices;
+  services: AppRuntime;
   /**
    * Lets running replies finish for up to `graceMs` (default: none), saves the rest as
    * interrupted, lets open streams send their last event, stops the demo model.
@@ -55,7 +55,7 @@ export interface ServicesHandle {
  * Builds what one process holds once. With no model server configured, the offline demo
  * (the same fake the tests use) listens on 127.0.0.1 and the real SDK talks to it.
  */
-export async function createAppServices(db: Db, env: Env, logger: Logger = createLogger(env)): Promise<ServicesHandle> {
+export async function createAppRuntime(db: Db, env: Env, logger: Logger = createLogger(env)): Promise<ServicesHandle> {
   let demo: FakeUpstream | undefined;
   if (usesDemoModel(env)) demo = await startFakeUpstream({ tokenDelayMs: DEMO_TOKEN_DELAY_MS });
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
