@@ -13,3 +13,15 @@ export const LIMITS = {
   passwordChars: 256,
   keyNoteChars: 200,
 } as const;
+
+/** What a refused message is told, by the server and by the no-JavaScript form before it. */
+export const MESSAGE_REFUSALS = {
+  empty: "Write a message first.",
+  tooLong: `Keep the message under ${LIMITS.messageChars.toLocaleString("en")} characters.`,
+} as const;
+
+/** Why a message cannot be sent as it is, or null. */
+export function messageRefusal(content: string): string | null {
+  if (content.length > LIMITS.messageChars) return MESSAGE_REFUSALS.tooLong;
+  return content.trim() === "" ? MESSAGE_REFUSALS.empty : null;
+}

@@ -29,6 +29,12 @@ export function formFailure<Values>(context: AppLoadContext, error: unknown, val
   return json(body, { status: STATUS_BY_CODE[described.code] ?? 500 });
 }
 
+/** A form refused before any procedure ran: the message beside its field, as formFailure shows it. */
+export function fieldFailure<Values>(field: string, message: string, values: Values) {
+  const body: FormFailure<Values> = { ok: false, formError: null, fieldErrors: { [field]: message }, values };
+  return json(body, { status: 400 });
+}
+
 export function formText(formData: FormData, name: string): string {
   const value = formData.get(name);
   return typeof value === "string" ? value : "";

@@ -1,4 +1,5 @@
 import { redirect, type AppLoadContext } from "@remix-run/node";
+import { forbidden } from "./responses.server";
 
 /** Guards for the top of loaders and actions (the Epic Stack's requireUserId and friends). */
 
@@ -13,7 +14,7 @@ export function requireUser(context: AppLoadContext, request: Request) {
 export function requireAdmin(context: AppLoadContext, request: Request) {
   const user = requireUser(context, request);
   if (user.role !== "admin") {
-    throw new Response("Only admins can open this page.", { status: 403, statusText: "Forbidden" });
+    throw forbidden("Only admins can open this page.");
   }
   return user;
 }

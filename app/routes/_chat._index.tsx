@@ -5,21 +5,24 @@ import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
 import { Composer } from "~/components/composer";
 import { apiClient } from "~/lib/api-client";
 import { failureMessage } from "~/lib/form-failure";
-import { formFailure, formText } from "~/lib/forms.server";
+import { fieldFailure, formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
-import { LIMITS } from "../../client/limits";
+import { LIMITS, messageRefusal } from "../../client/limits";
 
 export const meta: MetaFunction = () => [{ title: "New chat · TeamGPT" }];
 
 /**
- * Without JavaScript: create the conversation, wait for the whole reply, show it. A message
- * refused (empty, too long, too many at once) leaves no empty conversation behind.
+ * Without JavaScript: create the conversation, wait for the whole reply, show it. An empty or
+ * too long message is refused before any conversation is made; one refused later (too many at
+ * once, a model server's limit) leaves no empty conversation behind.
  */
 export async function action({ context, request }: ActionFunctionArgs) {
   requireUser(context, request);
   const form = await request.formData();
   const content = formText(form, "content");
+  const refusal = messageRefusal(content);
+  if (refusal) return fieldFailure("content", refusal, { content });
   const conversation = await context.api.conversations.create({});
   try {
     await context.api.chat.send({ conversationId: conversation.id, content });

@@ -10,6 +10,7 @@ import { formFailure, formText } from "~/lib/forms.server";
 import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
 import { LIMITS } from "../../client/limits";
+import { notFound } from "~/lib/responses.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
 
@@ -28,10 +29,8 @@ async function loadConversation(context: LoaderFunctionArgs["context"], id: stri
     return await context.api.conversations.get({ id, limit: INITIAL_MESSAGES, maxChars: INITIAL_CHARS });
   } catch (error) {
     // A mangled id (too long, say) is just as much not there.
-    const code = (error as { code?: string }).code;
-    if (code === "NOT_FOUND" || code === "BAD_REQUEST") {
-      throw new Response("That conversation does not exist, or it is not yours.", { status: 404 });
-    }
+    const { code } = context.describeError(error);
+    if (code === "NOT_FOUND" || code === "BAD_REQUEST") throw notFound("That conversation does not exist, or it is not yours.");
     throw error;
   }
 }

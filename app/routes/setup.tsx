@@ -6,13 +6,14 @@ import { useResetAfterFailure } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
 import { LIMITS } from "../../client/limits";
+import { notFound } from "~/lib/responses.server";
 
 export const meta: MetaFunction = () => [{ title: "Set up TeamGPT" }];
 
 /** Only while no admin exists: afterwards the page is gone, whoever asks. */
 export async function loader({ context, request }: LoaderFunctionArgs) {
   const { needsSetup } = await context.api.auth.instance();
-  if (!needsSetup) throw new Response("This TeamGPT is set up already: log in, or ask an admin for a registration key.", { status: 404 });
+  if (!needsSetup) throw notFound("This TeamGPT is set up already: log in, or ask an admin for a registration key.");
   return { insecureOrigin: context.insecureOrigin(request.url), token: new URL(request.url).searchParams.get("token") ?? "" };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../db/client";
+import { MESSAGE_REFUSALS } from "../../client/limits";
 import { LIMITS, modelId, recordId } from "./inputs";
 import { newId } from "../db/ids";
 import type { ConversationRow, MessageRow } from "../db/schema";
@@ -50,8 +51,8 @@ export const sendMessageInput = z.object({
   conversationId: recordId,
   content: z
     .string()
-    .max(MAX_MESSAGE_CHARS, `Keep the message under ${MAX_MESSAGE_CHARS.toLocaleString("en")} characters.`)
-    .refine((text) => text.trim() !== "", "Write a message first."),
+    .max(MAX_MESSAGE_CHARS, MESSAGE_REFUSALS.tooLong)
+    .refine((text) => text.trim() !== "", MESSAGE_REFUSALS.empty),
   clientMessageId: z.string().min(1).max(100).optional(),
   model: modelId.optional(),
 });

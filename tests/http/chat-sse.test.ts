@@ -209,6 +209,32 @@ describe("the chat page", () => {
     return login.headers.getSetCookie()[0]!.split(";")[0]!;
   }
 
+  it("without JavaScript, an empty or refused message is shown again with the reason, and makes no conversation", async () => {
+    const cookie = await browserCookie();
+    const post = (path: string, content: string) =>
+      fetch(`${suite.server.url}${path}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: suite.server.origin, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ content }),
+      });
+    const before = (await fetch(`${suite.server.url}/`, { headers: { cookie } }).then((page) => page.text())).length;
+    const empty = await post("/?index", "   ");
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain("Write a message first.");
+    const tooLong = await post("/?index", "x".repeat(100_001));
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.text()).toContain("Keep the message under 100,000 characters.");
+    // No conversation was made (not even one deleted afterwards): the sidebar is as before.
+    expect((await fetch(`${suite.server.url}/`, { headers: { cookie } }).then((page) => page.text())).length).toBe(before);
+
+    const conversation = await post("/?index", "A first message");
+    const id = conversation.headers.get("location")!.split("/c/")[1]!;
+    const emptyHere = await post(`/c/${id}`, "");
+    expect(emptyHere.status).toBe(400);
+    expect(await emptyHere.text()).toContain("Write a message first.");
+  });
+
   it("works without JavaScript: the composer posts and the page shows the whole reply", async () => {
     const cookie = await browserCookie();
     suite.upstream.enqueue({ kind: "reply", text: "A reply **rendered** on the suite.server." });

@@ -1,0 +1,159 @@
+import { useRevalidator } from "@remix-run/react";
+import { useCallback, useRef, useState, type Dispatch, type SetStateAction } from "react";
+import { apiClient } from "~/lib/api-client";
+import { LiveText } from "~/lib/live-text";
+import { upsert, type Message, type StreamEvent } from "~/lib/message-list";
+
+interface Subscription {
+  unsubscribe(): void;
+}
+
+/**
+ * The reply being written in a conversation, as the page sees it: sending a message (started
+ * by POST, then followed), following a reply already running, stopping and regenerating. The
+ * text streams into a LiveText (one message re-renders, not the list); when the reply ends it
+ * settles into `messages`.
+ */
+export function useReplyStream({
+  conversationId,
+  setMessages,
+  initialError,
+}: {
+  conversationId: string;
+  setMessages: Dispatch<SetStateAction<Message[]>>;
+  initialError: string | null;
+}) {
+  const [live, setLiveState] = useState<LiveText | null>(null);
+  const liveRef = useRef<LiveText | null>(null);
+  const setLive = useCallback((text: LiveText | null) => {
+    liveRef.current = text;
+    setLiveState(text);
+  }, []);
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(initialError);
+  const subscription = useRef<Subscription | null>(null);
+  // Bumped by every new send, follow and unmount: a send still waiting for its start is then
+  // not followed (it would be a second, unowned subscription).
+  const following = useRef(0);
+  const stopFollowing = useCallback(() => {
+    following.current++;
+    subscription.current?.unsubscribe();
+  }, []);
+  const revalidator = useRevalidator();
+
+  const settle = useCallback(
+    (message: Message) => {
+      setMessages((current) => upsert(current, message));
+      setLive(null);
+      subscription.current?.unsubscribe();
+      subscription.current = null;
+      revalidator.revalidate(); // the sidebar's order and titles
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+    [setLive, setMessages],
+  );
+
+  const handleEvent = useCallback(
+    (event: StreamEvent, onStart?: () => void) => {
+      const data = event.data;
+      if (data.type === "start") {
+        setMessages((current) => upsert(upsert(current, data.userMessage), data.assistantMessage));
+        if (liveRef.current?.messageId !== data.assistantMessage.id) setLive(new LiveText(data.assistantMessage.id));
+        setSending(false);
+        onStart?.();
+        revalidator.revalidate(); // the sidebar shows the conversation, titled, right away
+      } else if (data.type === "delta") {
+        liveRef.current?.append(data.text);
+      } else if (data.type === "reasoning") {
+        liveRef.current?.appendReasoning(data.text);
+      } else if (data.type === "status") {
+        liveRef.current?.setPhase(data.status);
+      } else {
+        settle(data.assistantMessage);
+      }
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+    [settle, setLive, setMessages],
+  );
+
+  /** Follows a reply that is already being written (a reload, another tab, Regenerate). */
+  const follow = useCallback(
+    (message: Message) => {
+      subscription.current?.unsubscribe();
+      following.current++;
+      const text = new LiveText(message.id, message.content, message.reasoning);
+      setLive(text);
+      const lastEventId = text.lastEventId;
+      subscription.current = apiClient().chat.resume.subscribe(
+        { messageId: message.id, ...(lastEventId ? { lastEventId } : {}) },
+        {
+          onData: (event) => (event.data.type === "start" ? undefined : handleEvent(event)),
+          onError: (failure) => {
+            setLive(null);
+            setError(failure.message);
+          },
+        },
+      );
+    },
+    [handleEvent, setLive],
+  );
+
+  /** `onStarted`: the message is stored (the composer may let go of it). */
+  const send = useCallback(
+    (content: string, clientMessageId: string = crypto.randomUUID(), onStarted?: () => void) => {
+      setError(null);
+      setSending(true);
+      subscription.current?.unsubscribe();
+      subscription.current = null;
+      const mine = ++following.current;
+      const failed = (failure: Error) => {
+        // The draft stays in the composer, so nothing typed is lost.
+        setSending(false);
+        setLive(null);
+        setError(failure.message);
+      };
+      // Started by POST, then followed from its first event: a message of any length fits in a
+      // body, while a stream's URL is capped at 8–16 KB by Node and by proxies.
+      apiClient()
+        .chat.start.mutate({ conversationId, content, clientMessageId })
+        .then(({ assistantMessage }) => {
+          if (mine !== following.current) return;
+          subscription.current = apiClient().chat.resume.subscribe(
+            { messageId: assistantMessage.id },
+            {
+              onData: (event) => handleEvent(event, onStarted),
+              onError: failed,
+            },
+          );
+        }, failed);
+    },
+    [conversationId, handleEvent, setLive],
+  );
+
+  const stop = useCallback(async () => {
+    if (!live) return;
+    try {
+      settle(await apiClient().chat.stop.mutate({ messageId: live.messageId }));
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  }, [live, settle]);
+
+  const regenerate = useCallback(
+    (messageId: string) => {
+      setError(null);
+      apiClient()
+        .chat.regenerate.mutate({ messageId })
+        .then(
+          ({ assistantMessage }) => {
+            setMessages((current) => [...current.filter((message) => message.id !== messageId), assistantMessage]);
+            follow(assistantMessage);
+          },
+          (failure: Error) => setError(failure.message),
+        );
+    },
+    [follow, setMessages],
+  );
+
+  return { live, sending, error, setError, send, follow, stop, regenerate, stopFollowing };
+}

@@ -1,0 +1,38 @@
+import type { RouterOutputs } from "../../client";
+
+/** A conversation's messages as the page holds them, typed by what the API answers. */
+export type Conversation = RouterOutputs["conversations"]["get"]["conversation"];
+export type Message = RouterOutputs["conversations"]["get"]["messages"][number];
+export type StreamEvent = RouterOutputs["chat"]["resume"] extends AsyncIterable<infer E> ? E : never;
+
+/**
+ * Fresh loader data (after a reply ends, or another tab's change) is the truth; unchanged
+ * messages keep their identity so their (memoised) rendering is reused.
+ */
+export function reconcile(current: Message[], fresh: Message[]): Message[] {
+  const byId = new Map(current.map((message) => [message.id, message]));
+  const same = (a: Message, b: Message) =>
+    a.status === b.status &&
+    a.content === b.content &&
+    a.reasoning === b.reasoning &&
+    a.error === b.error &&
+    a.finishReason === b.finishReason;
+  const freshIds = new Set(fresh.map((message) => message.id));
+  const firstFresh = fresh[0];
+  // Earlier pages the reader loaded stay; everything from the loader's window on is replaced.
+  const cut = firstFresh ? current.findIndex((message) => message.id === firstFresh.id) : -1;
+  const earlier = cut > 0 ? current.slice(0, cut).filter((message) => !freshIds.has(message.id)) : [];
+  return [
+    ...earlier,
+    ...fresh.map((message) => (byId.get(message.id) && same(byId.get(message.id)!, message) ? byId.get(message.id)! : message)),
+  ];
+}
+
+/** The list with `message` in place of the one with its id, or added at the end. */
+export function upsert(messages: Message[], message: Message): Message[] {
+  const index = messages.findIndex((existing) => existing.id === message.id);
+  if (index === -1) return [...messages, message];
+  const copy = messages.slice();
+  copy[index] = message;
+  return copy;
+}
