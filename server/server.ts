@@ -20,6 +20,8 @@ export interface RunningServer {
   server: Server;
   /** The one database handle the server writes through. */
   database: DatabaseHandle;
+  /** What the process holds (services, the registry of running replies), for tests and tools in it. */
+  runtime: AppRuntime;
   /** While no admin exists: the one-time link that creates the first one (for the console only). */
   setupLink: string | null;
   /**
@@ -66,6 +68,7 @@ export async function startServer(env: Env, options: { logger?: Logger } = {}): 
     url,
     server,
     database,
+    runtime: services,
     setupLink: setupToken ? `${env.PUBLIC_ORIGIN ?? url}/setup?token=${setupToken}` : null,
     close: async (graceMs = 0) => {
       const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll } from "vitest";
-import { createAppRuntime } from "../../server/app-runtime";
-import { openDatabase } from "../../server/db/client";
 import type { FakeUpstream } from "../../server/llm/fake-upstream";
 import type { Logger } from "../../server/logger";
 import { startServer, type RunningServer } from "../../server/server";
@@ -20,18 +18,15 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(overrides: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
   const env = testEnv(overrides);
   const running = await startServer(env, options);
-  const database = openDatabase(env.DATABASE_URL);
-  const handle = await createAppRuntime(database.db, env);
   const url = running.url.replace("localhost", "127.0.0.1");
   return {
     ...running,
     url,
     origin: url,
-    services: handle.services,
+    // The server's own: a test sees the replies it runs and writes through its connection.
+    services: running.runtime,
     async stop() {
       await running.close();
-      await handle.close();
-      database.close();
       removeDatabaseFile(env.DATABASE_URL);
     },
   };

@@ -1,43 +1,31 @@
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { messages } from "../../server/db/schema";
-import { tokenize, type FakeUpstream } from "../../server/llm/fake-upstream";
+import { tokenize } from "../../server/llm/fake-upstream";
 import { markInterruptedReplies } from "../../server/services/replies";
 import { collect, eventually, lastEvent, textOf } from "../helpers/chat";
-import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createUser } from "../helpers/factories";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import { useModelServerSuite } from "../helpers/suites";
 
-let upstream: FakeUpstream;
-let services: TestServices;
-
-beforeAll(async () => {
-  ({ upstream } = await startTestUpstream());
-});
-afterAll(() => upstream.close());
-beforeEach(async () => {
-  upstream.requests.length = 0;
-  services = await createTestServices(upstreamEnv(upstream));
-});
-afterEach(() => services.close());
+const suite = useModelServerSuite();
 
 const REPLY = "Sourdough needs a lively starter, flour, water and salt. Let it rise slowly overnight.";
 
 async function signedIn() {
-  const user = await createUser(services);
-  const { api } = await callerFor(services, { userId: user.id });
+  const user = await createUser(suite.services);
+  const { api } = await callerFor(suite.services, { userId: user.id });
   const conversation = await api.conversations.create({});
   return { user, api, conversation };
 }
 
 function storedMessage(id: string) {
-  return services.db.select().from(messages).where(eq(messages.id, id)).get()!;
+  return suite.services.db.select().from(messages).where(eq(messages.id, id)).get()!;
 }
 
 describe("streaming a reply", () => {
   it("batches tokens that arrive within 15 ms into one event, losing none", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 1 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 1 });
     const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "fast" }));
     const deltas = events.filter((event) => event.data.type === "delta").length;
     expect(deltas).toBeGreaterThan(0);
@@ -47,7 +35,7 @@ describe("streaming a reply", () => {
 
   it("sends start, the deltas in order, then done; what streamed is what is stored", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 25 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 25 });
     const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "How do I bake bread?" }));
 
     const start = events[0]!.data;
@@ -76,7 +64,7 @@ describe("streaming a reply", () => {
 
   it("a dropped connection loses nothing: the reply completes and is saved", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
     // Leaving the loop early is what a closed tab does to the subscription.
     const events = await collect(
       await api.chat.stream({ conversationId: conversation.id, content: "bread?" }),
@@ -89,12 +77,12 @@ describe("streaming a reply", () => {
       return row.status === "complete" && row;
     });
     expect(saved.content).toBe(REPLY);
-    expect(upstream.requests[0]!.closedEarly).toBe(false);
+    expect(suite.upstream.requests[0]!.closedEarly).toBe(false);
   });
 
   it("resuming from an event in the middle gives exactly the rest, live or after the reply is saved", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
     const firstPart = await collect(
       await api.chat.stream({ conversationId: conversation.id, content: "bread?" }),
       (seen) => seen.length === 4,
@@ -116,31 +104,31 @@ describe("streaming a reply", () => {
 
   it("a reconnect of chat.stream with lastEventId follows the same reply instead of sending again", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 5 });
     const input = { conversationId: conversation.id, content: "bread?" };
     const firstPart = await collect(await api.chat.stream(input), (seen) => seen.length === 3);
     const rest = await collect(await api.chat.stream({ ...input, lastEventId: firstPart.at(-1)!.id }));
     expect(textOf(firstPart) + textOf(rest)).toBe(REPLY);
-    expect(upstream.requests).toHaveLength(1);
+    expect(suite.upstream.requests).toHaveLength(1);
     expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(2);
   });
 
   it("the same clientMessageId twice makes one user message and one generation", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 2 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 2 });
     const input = { conversationId: conversation.id, content: "bread?", clientMessageId: "client-1" };
     const [first, second] = await Promise.all([collect(await api.chat.stream(input)), collect(await api.chat.stream(input))]);
     expect(textOf(first)).toBe(REPLY);
     expect(textOf(second)).toBe(REPLY);
     const third = await api.chat.send(input);
     expect(third.assistantMessage.content).toBe(REPLY);
-    expect(upstream.requests).toHaveLength(1);
+    expect(suite.upstream.requests).toHaveLength(1);
     expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(2);
   });
 
   it("refuses a second message while a reply is being written, and a model outside the list", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 10 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 10 });
     const running = await collect(await api.chat.stream({ conversationId: conversation.id, content: "one" }), (seen) => seen.length === 2);
     await expect(api.chat.send({ conversationId: conversation.id, content: "two" })).rejects.toMatchObject({ code: "CONFLICT" });
     await api.chat.stop({ messageId: (running[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id });
@@ -150,18 +138,18 @@ describe("streaming a reply", () => {
     });
     const other = await api.chat.send({ conversationId: conversation.id, content: "four", model: "fake-large" });
     expect(other.assistantMessage.model).toBe("fake-large");
-    expect(upstream.requests.at(-1)!.model).toBe("fake-large");
+    expect(suite.upstream.requests.at(-1)!.model).toBe("fake-large");
   });
 });
 
 describe("regenerating a reply", () => {
   it("replaces the latest reply with a new one for the same question", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "status", status: 502 });
+    suite.upstream.enqueue({ kind: "status", status: 502 });
     const failed = await api.chat.send({ conversationId: conversation.id, content: "bread?" });
     expect(failed.assistantMessage.status).toBe("error");
 
-    upstream.enqueue({ kind: "reply", text: REPLY });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY });
     const { assistantMessage } = await api.chat.regenerate({ messageId: failed.assistantMessage.id, model: "fake-large" });
     expect(assistantMessage).toMatchObject({ status: "streaming", model: "fake-large" });
     const events = await collect(await api.chat.resume({ messageId: assistantMessage.id }));
@@ -171,7 +159,7 @@ describe("regenerating a reply", () => {
       ["user", "bread?"],
       ["assistant", REPLY],
     ]);
-    expect(upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "bread?" }]);
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "bread?" }]);
   });
 
   it("only the latest reply, and never another user's", async () => {
@@ -187,7 +175,7 @@ describe("regenerating a reply", () => {
 describe("stopping a reply", () => {
   it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 30 });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY, tokenDelayMs: 30 });
     const stream = await api.chat.stream({ conversationId: conversation.id, content: "bread?" });
     const firstPart = await collect(stream, (seen) => seen.length === 3);
     const replyId = (firstPart[0]!.data as { assistantMessage: { id: string } }).assistantMessage.id;
@@ -202,8 +190,8 @@ describe("stopping a reply", () => {
     const followed = await follower;
     expect(lastEvent(followed)).toMatchObject({ type: "done", assistantMessage: { status: "stopped", content: stopped.content } });
     expect(textOf(followed)).toBe(stopped.content);
-    await eventually(() => upstream.requests[0]!.closedEarly);
-    expect(upstream.requests[0]!.tokensSent).toBeLessThan(tokenize(REPLY).length);
+    await eventually(() => suite.upstream.requests[0]!.closedEarly);
+    expect(suite.upstream.requests[0]!.tokensSent).toBeLessThan(tokenize(REPLY).length);
     expect(storedMessage(replyId)).toMatchObject({ status: "stopped", content: stopped.content });
 
     expect(await api.chat.stop({ messageId: replyId })).toEqual(stopped);
@@ -213,23 +201,22 @@ describe("stopping a reply", () => {
 describe("deleting a conversation while its reply is written", () => {
   it("stops the reply and ends every stream following it", async () => {
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "reply", text: "slowly ".repeat(100), tokenDelayMs: 30 });
+    suite.upstream.enqueue({ kind: "reply", text: "slowly ".repeat(100), tokenDelayMs: 30 });
     const stream = await api.chat.stream({ conversationId: conversation.id, content: "go on" });
     const events = collect(stream);
-    await eventually(() => upstream.requests.length === 1);
+    await eventually(() => suite.upstream.requests.length === 1);
     await api.conversations.delete({ id: conversation.id });
     const ended = await events;
     expect(lastEvent(ended)).toMatchObject({ type: "done", assistantMessage: { status: "stopped" } });
-    await eventually(() => upstream.requests[0]!.closedEarly);
-    expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
+    await eventually(() => suite.upstream.requests[0]!.closedEarly);
+    expect(suite.services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
   });
 });
 
 describe("failures are visible and recoverable", () => {
   async function failingReply(setup: () => void, overrides: Record<string, string> = {}) {
     if (Object.keys(overrides).length) {
-      await services.close();
-      services = await createTestServices(upstreamEnv(upstream, overrides));
+      await suite.restartWith(overrides);
     }
     const { api, conversation } = await signedIn();
     setup();
@@ -243,8 +230,7 @@ describe("failures are visible and recoverable", () => {
   }
 
   it("a refused API key", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { OPENAI_API_KEY: "sk-wrong" }));
+    await suite.restartWith({ OPENAI_API_KEY: "sk-wrong" });
     const { api, conversation } = await signedIn();
     const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
     expect(reply.assistantMessage).toMatchObject({
@@ -254,23 +240,23 @@ describe("failures are visible and recoverable", () => {
   });
 
   it("an unknown model, a rate limit with its wait, and server errors", async () => {
-    const notFound = await failingReply(() => upstream.enqueue({ kind: "status", status: 404, message: "no such model" }));
+    const notFound = await failingReply(() => suite.upstream.enqueue({ kind: "status", status: 404, message: "no such model" }));
     expect(notFound.end.message).toBe("The model server does not know the model “fake-small”. Pick another model.");
-    const limited = await failingReply(() => upstream.enqueue({ kind: "status", status: 429, headers: { "retry-after": "7" } }));
+    const limited = await failingReply(() => suite.upstream.enqueue({ kind: "status", status: 429, headers: { "retry-after": "7" } }));
     expect(limited.end.message).toBe("Rate-limited by the provider, try again in 7 s.");
     expect(limited.end.assistantMessage).toMatchObject({ status: "error", error: "Rate-limited by the provider, try again in 7 s." });
-    const broken = await failingReply(() => upstream.enqueue({ kind: "status", status: 502 }));
+    const broken = await failingReply(() => suite.upstream.enqueue({ kind: "status", status: 502 }));
     expect(broken.end.message).toBe("The model server failed (HTTP 502). Try again in a moment.");
   });
 
   it("a server that never answers hits the first-token timeout", async () => {
-    const { end } = await failingReply(() => upstream.enqueue({ kind: "hang" }), { OPENAI_FIRST_TOKEN_TIMEOUT_MS: "300" });
+    const { end } = await failingReply(() => suite.upstream.enqueue({ kind: "hang" }), { OPENAI_FIRST_TOKEN_TIMEOUT_MS: "300" });
     expect(end.message).toBe("The model server did not start answering within 0.3 s. Try again, or pick another model.");
-    await eventually(() => upstream.requests[0]!.closedEarly);
+    await eventually(() => suite.upstream.requests[0]!.closedEarly);
   });
 
   it("a server that goes silent mid-reply hits the idle timeout, keeping the partial text", async () => {
-    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "stall", afterTokens: 4, text: REPLY }), {
+    const { end, text } = await failingReply(() => suite.upstream.enqueue({ kind: "stall", afterTokens: 4, text: REPLY }), {
       OPENAI_IDLE_TIMEOUT_MS: "300",
     });
     expect(text).toBe(tokenize(REPLY).slice(0, 4).join(""));
@@ -279,15 +265,14 @@ describe("failures are visible and recoverable", () => {
   });
 
   it("a connection dropped mid-reply keeps the partial text", async () => {
-    const { end, text } = await failingReply(() => upstream.enqueue({ kind: "drop", afterTokens: 3, text: REPLY }));
+    const { end, text } = await failingReply(() => suite.upstream.enqueue({ kind: "drop", afterTokens: 3, text: REPLY }));
     expect(text).toBe(tokenize(REPLY).slice(0, 3).join(""));
     expect(end.assistantMessage).toMatchObject({ status: "error", content: text });
     expect(end.message).toMatch(/dropped|failed|reach/);
   });
 
   it("an unreachable server", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { OPENAI_BASE_URL: "http://127.0.0.1:9/v1" }));
+    await suite.restartWith({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
     const { api, conversation } = await signedIn();
     const reply = await api.chat.send({ conversationId: conversation.id, content: "hello" });
     // The server's address is for the log, not for everyone who chats.
@@ -300,7 +285,7 @@ describe("failures are visible and recoverable", () => {
     const { api, conversation } = await signedIn();
     const earlier = await api.chat.send({ conversationId: conversation.id, content: "before the crash" });
     const now = Date.now();
-    services.db
+    suite.services.db
       .insert(messages)
       .values({
         id: "crashedreply0001",
@@ -311,7 +296,7 @@ describe("failures are visible and recoverable", () => {
         createdAt: new Date(now + 10),
       })
       .run();
-    expect(markInterruptedReplies(services.db)).toBe(1);
+    expect(markInterruptedReplies(suite.services.db)).toBe(1);
     const events = await collect(await api.chat.resume({ messageId: "crashedreply0001" }));
     expect(textOf(events)).toBe("half a rep");
     expect(lastEvent(events)).toMatchObject({ type: "error", assistantMessage: { status: "interrupted", content: "half a rep" } });
@@ -321,7 +306,7 @@ describe("failures are visible and recoverable", () => {
 
   it("a reply left streaming by a crash does not hold up the conversation before it is marked", async () => {
     const { api, conversation } = await signedIn();
-    services.db
+    suite.services.db
       .insert(messages)
       .values({ id: "crashedreply0002", conversationId: conversation.id, role: "assistant", content: "", status: "streaming" })
       .run();
@@ -332,7 +317,7 @@ describe("failures are visible and recoverable", () => {
   it("a refusal says what to do; the model server's own words go to the log, not to people", async () => {
     const { api, conversation } = await signedIn();
     const refused = async (message: string, times = 1) => {
-      for (let i = 0; i < times; i++) upstream.enqueue({ kind: "status", status: 400, message });
+      for (let i = 0; i < times; i++) suite.upstream.enqueue({ kind: "status", status: 400, message });
       return (await api.chat.send({ conversationId: conversation.id, content: "hello" })).assistantMessage.error;
     };
     // A window the server names is tried once more, fitted to it; refused again, it is too long.
@@ -348,10 +333,9 @@ describe("failures are visible and recoverable", () => {
   });
 
   it("a model server that never stops is cut off at the longest a reply may be, marked so it can be continued", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { MAX_REPLY_CHARS: "5000", MAX_REPLY_TOKENS: "1200" }));
+    await suite.restartWith({ MAX_REPLY_CHARS: "5000", MAX_REPLY_TOKENS: "1200" });
     const { api, conversation } = await signedIn();
-    upstream.enqueue({ kind: "endless", chunk: "more and more " });
+    suite.upstream.enqueue({ kind: "endless", chunk: "more and more " });
     const events = await collect(await api.chat.stream({ conversationId: conversation.id, content: "hello" }));
     const text = textOf(events);
     expect(text.length).toBe(5000);
@@ -359,27 +343,31 @@ describe("failures are visible and recoverable", () => {
       type: "done",
       assistantMessage: { status: "complete", finishReason: "length", content: text, usage: { estimated: true } },
     });
-    expect(upstream.requests[0]!.maxTokens).toEqual({ name: "max_tokens", value: 1200 });
-    await eventually(() => upstream.requests[0]!.closedEarly);
+    expect(suite.upstream.requests[0]!.maxTokens).toEqual({ name: "max_tokens", value: 1200 });
+    await eventually(() => suite.upstream.requests[0]!.closedEarly);
   });
 
   it("a malformed line from the model server fails that reply, never the server", async () => {
     const chunk = (content: unknown) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
     // A bad line and the end of the response in one packet: the SDK gave up on the body, then
     // its end arrived, and the process died (ERR_INVALID_STATE).
-    const broken = await failingReply(() => upstream.enqueue({ kind: "raw", body: `${chunk("ok ")}data: {not json\n\ndata: [DONE]\n\n` }));
+    const broken = await failingReply(() =>
+      suite.upstream.enqueue({ kind: "raw", body: `${chunk("ok ")}data: {not json\n\ndata: [DONE]\n\n` }),
+    );
     expect(broken.end.message).toBe("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.");
     expect(broken.end.assistantMessage.content).toBe("ok ");
     // Values of the wrong type are not text.
-    const odd = await failingReply(() => upstream.enqueue({ kind: "raw", body: `${chunk({ toString: 1 })}${chunk(42)}data: [DONE]\n\n` }));
+    const odd = await failingReply(() =>
+      suite.upstream.enqueue({ kind: "raw", body: `${chunk({ toString: 1 })}${chunk(42)}data: [DONE]\n\n` }),
+    );
     expect(odd.end.message).toBe("The model sent an empty reply. Try again, or pick another model.");
   });
 
   it("what a model server sends is read only so far: an endless line, a huge error body", async () => {
-    const endless = await failingReply(() => upstream.enqueue({ kind: "raw", body: `data: ${"a".repeat(3 * 1024 * 1024)}` }));
+    const endless = await failingReply(() => suite.upstream.enqueue({ kind: "raw", body: `data: ${"a".repeat(3 * 1024 * 1024)}` }));
     expect(endless.end.message).toBe("The model server sent a malformed reply. Try again; if it keeps happening, tell an admin.");
     const huge = await failingReply(() =>
-      upstream.enqueue({
+      suite.upstream.enqueue({
         kind: "raw",
         status: 500,
         contentType: "application/json",
@@ -390,11 +378,11 @@ describe("failures are visible and recoverable", () => {
   });
 
   it("a web page instead of a reply (a proxy's login page), or a stream with no words, is an error, not an empty reply", async () => {
-    const page = await failingReply(() => upstream.enqueue({ kind: "html" }));
+    const page = await failingReply(() => suite.upstream.enqueue({ kind: "html" }));
     expect(page.end.message).toBe(
       "The model server answered with something that is not a reply. An admin should check its address and any proxy in front of it.",
     );
-    const empty = await failingReply(() => upstream.enqueue({ kind: "empty" }));
+    const empty = await failingReply(() => suite.upstream.enqueue({ kind: "empty" }));
     expect(empty.end.message).toBe("The model sent an empty reply. Try again, or pick another model.");
     expect(empty.end.assistantMessage).toMatchObject({ status: "error", content: "" });
   });
@@ -404,16 +392,16 @@ describe("what the model is sent", () => {
   it("the system prompt and the history, oldest first", async () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({ systemPrompt: "You are a baker." });
-    upstream.enqueue({ kind: "reply", text: "Use a starter." }, { kind: "reply", text: "Bake at 250 °C." });
+    suite.upstream.enqueue({ kind: "reply", text: "Use a starter." }, { kind: "reply", text: "Bake at 250 °C." });
     await api.chat.send({ conversationId: conversation.id, content: "How do I start?" });
     await api.chat.send({ conversationId: conversation.id, content: "How hot?" });
-    expect(upstream.requests.at(-1)!.messages).toEqual([
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([
       { role: "system", content: "You are a baker." },
       { role: "user", content: "How do I start?" },
       { role: "assistant", content: "Use a starter." },
       { role: "user", content: "How hot?" },
     ]);
-    expect(upstream.requests.at(-1)!.authorization).toBe("Bearer sk-test-teamgpt");
+    expect(suite.upstream.requests.at(-1)!.authorization).toBe("Bearer sk-test-teamgpt");
   });
 
   it("a history longer than one read of the database comes whole, in order, without failed replies", async () => {
@@ -427,25 +415,24 @@ describe("what the model is sent", () => {
       status: i === 101 ? ("error" as const) : ("complete" as const),
       createdAt: new Date(start + i * 1000),
     }));
-    services.db.insert(messages).values(history).run();
+    suite.services.db.insert(messages).values(history).run();
     await api.chat.send({ conversationId: conversation.id, content: "and now?" });
     const expected = history.filter((message) => message.status === "complete").map(({ role, content }) => ({ role, content }));
-    expect(upstream.requests.at(-1)!.messages).toEqual([...expected, { role: "user", content: "and now?" }]);
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([...expected, { role: "user", content: "and now?" }]);
   });
 
   it("trimmed to the model's context window, oldest turns first, never the system prompt or the newest message", async () => {
-    await services.close();
     // 1,000 tokens: a quarter is kept for the reply, so the prompt gets 750 (estimated × 1.1).
-    services = await createTestServices(upstreamEnv(upstream, { MODEL_CONTEXT_TOKENS: "16384,fake-small=1000" }));
+    await suite.restartWith({ MODEL_CONTEXT_TOKENS: "16384,fake-small=1000" });
     const { api } = await signedIn();
     const conversation = await api.conversations.create({ systemPrompt: "You are terse. ".repeat(90) });
     const words = (word: string, count: number) => `${word} `.repeat(count).trim();
     for (let i = 0; i < 4; i++) {
-      upstream.enqueue({ kind: "reply", text: `answer ${i} ${words("fine", 60)}` });
+      suite.upstream.enqueue({ kind: "reply", text: `answer ${i} ${words("fine", 60)}` });
       await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${words("why", 60)}` });
     }
     await api.chat.send({ conversationId: conversation.id, content: `newest ${words("now", 150)}` });
-    const request = upstream.requests.at(-1)!;
+    const request = suite.upstream.requests.at(-1)!;
     expect(request.messages[0]!.role).toBe("system");
     expect(request.messages.at(-1)!.content).toMatch(/^newest/);
     // System ~364, newest ~156, each earlier turn ~67 tokens: two of the eight fit.
@@ -461,8 +448,7 @@ describe("what the model is sent", () => {
   });
 
   it("a message that cannot fit the model's window even alone is refused before anything is stored or sent", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { MODEL_CONTEXT_TOKENS: "fake-small=1000,16384" }));
+    await suite.restartWith({ MODEL_CONTEXT_TOKENS: "fake-small=1000,16384" });
     const { api, conversation } = await signedIn();
     await expect(api.chat.send({ conversationId: conversation.id, content: "word ".repeat(2_000) })).rejects.toMatchObject({
       code: "BAD_REQUEST",
@@ -470,38 +456,38 @@ describe("what the model is sent", () => {
         /^This message is about 2,2\d\d tokens .* “fake-small” can read about 750 and still answer\. Shorten the message/,
       ),
     });
-    expect(upstream.requests).toHaveLength(0);
+    expect(suite.upstream.requests).toHaveLength(0);
     expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(0);
   });
 
   it("a window smaller than configured is learned from the server's refusal: the message goes through with less history", async () => {
     const { api, conversation } = await signedIn();
     for (let i = 0; i < 6; i++) {
-      upstream.enqueue({ kind: "reply", text: `answer ${i} ${"and so on ".repeat(80)}` });
+      suite.upstream.enqueue({ kind: "reply", text: `answer ${i} ${"and so on ".repeat(80)}` });
       await api.chat.send({ conversationId: conversation.id, content: `question ${i} ${"tell me more ".repeat(80)}` });
     }
-    const before = upstream.requests.length;
-    upstream.enqueue({
+    const before = suite.upstream.requests.length;
+    suite.upstream.enqueue({
       kind: "status",
       status: 400,
       message: "request (2900 tokens) exceeds the available context size (1024 tokens), try increasing it",
     });
     const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "and the last one?" });
     expect(assistantMessage.status).toBe("complete");
-    const [refusedRequest, retried] = upstream.requests.slice(before);
+    const [refusedRequest, retried] = suite.upstream.requests.slice(before);
     expect(refusedRequest!.messages.length).toBe(13);
     expect(retried!.messages.length).toBeLessThan(7);
     expect(retried!.messages.at(-1)!.content).toBe("and the last one?");
     // Remembered: the next message is fitted to the learned window at once.
     await api.chat.send({ conversationId: conversation.id, content: "thanks" });
-    expect(upstream.requests.length).toBe(before + 3);
+    expect(suite.upstream.requests.length).toBe(before + 3);
   });
 });
 
 describe("replies belong to their owner", () => {
   it("another user's reply ids answer NOT_FOUND for resume and stop, and their conversations for stream", async () => {
     const owner = await signedIn();
-    upstream.enqueue({ kind: "reply", text: REPLY });
+    suite.upstream.enqueue({ kind: "reply", text: REPLY });
     const { assistantMessage } = await owner.api.chat.send({ conversationId: owner.conversation.id, content: "mine" });
     const intruder = (await signedIn()).api;
     const expected = { code: "NOT_FOUND" };

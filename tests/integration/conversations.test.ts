@@ -1,32 +1,19 @@
 import Database from "better-sqlite3";
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { conversations, messages } from "../../server/db/schema";
-import type { FakeUpstream } from "../../server/llm/fake-upstream";
-import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createUser } from "../helpers/factories";
-import { startTestUpstream } from "../helpers/upstream";
+import { useModelServerSuite } from "../helpers/suites";
 
-let upstream: FakeUpstream;
-let upstreamEnv: Record<string, string>;
-let services: TestServices;
-
-beforeAll(async () => {
-  ({ upstream, env: upstreamEnv } = await startTestUpstream());
-});
-afterAll(() => upstream.close());
-beforeEach(async () => {
-  services = await createTestServices(upstreamEnv);
-});
-afterEach(() => services.close());
+const suite = useModelServerSuite();
 
 async function signedIn() {
-  const user = await createUser(services);
-  return { user, api: (await callerFor(services, { userId: user.id })).api };
+  const user = await createUser(suite.services);
+  return { user, api: (await callerFor(suite.services, { userId: user.id })).api };
 }
 
 function touch(id: string, minutesAgo: number) {
-  services.db
+  suite.services.db
     .update(conversations)
     .set({ updatedAt: new Date(Date.now() - minutesAgo * 60_000) })
     .where(eq(conversations.id, id))
@@ -108,7 +95,7 @@ describe("conversations", () => {
       createdAt: new Date(now),
       updatedAt: new Date(now),
     }));
-    services.db.transaction((tx) => {
+    suite.services.db.transaction((tx) => {
       tx.insert(conversations).values(many).run();
       tx.insert(messages)
         .values(many.map((c) => ({ id: `m-${c.id}`, conversationId: c.id, role: "user" as const, content: "a common word" })))
@@ -123,15 +110,15 @@ describe("conversations", () => {
   it("search finds replies once written, and forgets deleted conversations and replaced replies", async () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({ title: "Misc" });
-    upstream.enqueue({ kind: "reply", text: 'The "zebra" crossing is striped.' });
+    suite.upstream.enqueue({ kind: "reply", text: 'The "zebra" crossing is striped.' });
     const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "Tell me a fact" });
     const search = async (text: string) => (await api.conversations.list({ search: text })).items.map((c) => c.id);
     expect(await search("ZEBRA")).toEqual([conversation.id]);
     expect(await search('"zebra" cross')).toEqual([conversation.id]);
 
-    upstream.enqueue({ kind: "reply", text: "Giraffes are tall." });
+    suite.upstream.enqueue({ kind: "reply", text: "Giraffes are tall." });
     const regenerated = await api.chat.regenerate({ messageId: assistantMessage.id });
-    await services.generations.get(regenerated.assistantMessage.id)?.done;
+    await suite.services.generations.get(regenerated.assistantMessage.id)?.done;
     expect(await search("giraffe")).toEqual([conversation.id]);
     expect(await search("zebra")).toEqual([]);
 
@@ -145,8 +132,8 @@ describe("conversations", () => {
     const conversation = await api.conversations.create({ title: "Misc" });
     await api.chat.send({ conversationId: conversation.id, content: "Where do flamingos sleep?" });
     // The search index is caught up only when someone searches; now nobody can write.
-    services.db.$client.pragma("busy_timeout = 0");
-    const other = new Database(services.db.$client.name);
+    suite.services.db.$client.pragma("busy_timeout = 0");
+    const other = new Database(suite.services.db.$client.name);
     other.exec("begin immediate");
     try {
       expect((await api.conversations.list({ search: "flamingo" })).items.map((c) => c.id)).toEqual([conversation.id]);
@@ -198,7 +185,7 @@ describe("conversations", () => {
 
     expect(await api.conversations.delete({ id: conversation.id })).toEqual({ ok: true });
     await expect(api.conversations.get({ id: conversation.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
-    expect(services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
+    expect(suite.services.db.select().from(messages).where(eq(messages.conversationId, conversation.id)).all()).toEqual([]);
   });
 
   it("open a window of the latest messages, then earlier pages", async () => {
@@ -227,7 +214,7 @@ describe("conversations", () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({});
     for (const size of [100, 300, 500]) {
-      upstream.enqueue({ kind: "reply", text: "r".repeat(size) });
+      suite.upstream.enqueue({ kind: "reply", text: "r".repeat(size) });
       await api.chat.send({ conversationId: conversation.id, content: "q".repeat(size) });
     }
     const lengths = async (maxChars: number, limit?: number) => {
@@ -247,7 +234,7 @@ describe("conversations", () => {
     // Stored straight away: sending 12 messages of 100,000 characters would take a minute of limits.
     const now = Date.now();
     for (let i = 0; i < 12; i++) {
-      services.db
+      suite.services.db
         .insert(messages)
         .values({
           id: `long${String(i).padStart(12, "0")}`,

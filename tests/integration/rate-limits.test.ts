@@ -1,31 +1,20 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TRPCError } from "@trpc/server";
-import type { FakeUpstream } from "../../server/llm/fake-upstream";
-import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
-import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
+import { useModelServerSuite } from "../helpers/suites";
 
 /** How a settled call failed (createCaller throws TRPCError), or null if it did not. */
 function failure(result: PromiseSettledResult<unknown>): TRPCError | null {
   return result.status === "rejected" ? (result.reason as TRPCError) : null;
 }
 
-let upstream: FakeUpstream;
-let services: TestServices;
-beforeAll(async () => {
-  ({ upstream } = await startTestUpstream());
-});
-afterAll(() => upstream.close());
-beforeEach(async () => {
-  services = await createTestServices(upstreamEnv(upstream, { RATE_LIMITS: "on" }));
-});
-afterEach(() => services.close());
+const suite = useModelServerSuite({ RATE_LIMITS: "on" });
 
-const anonymous = (ip = "203.0.113.7") => callerFor(services, { ip }).then((caller) => caller.api);
+const anonymous = (ip = "203.0.113.7") => callerFor(suite.services, { ip }).then((caller) => caller.api);
 
 describe("abuse limits", () => {
   it("ten failed logins lock the username for a while, from any address, with when to retry", async () => {
-    const user = await createUser(services);
+    const user = await createUser(suite.services);
     for (let i = 0; i < 10; i++) {
       const api = await anonymous(`198.51.100.${i}`);
       await expect(api.auth.login({ username: user.username, password: "guess " + i })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
@@ -41,7 +30,7 @@ describe("abuse limits", () => {
   });
 
   it("a whole team can log in from one office address", async () => {
-    const users = await Promise.all(Array.from({ length: 12 }, () => createUser(services)));
+    const users = await Promise.all(Array.from({ length: 12 }, () => createUser(suite.services)));
     const api = await anonymous("198.51.100.77");
     for (let round = 0; round < 6; round++) {
       for (const user of users) await expect(api.auth.login({ username: user.username, password: TEST_PASSWORD })).resolves.toBeTruthy();
@@ -49,7 +38,7 @@ describe("abuse limits", () => {
   });
 
   it("a successful login clears the failures", async () => {
-    const user = await createUser(services);
+    const user = await createUser(suite.services);
     const api = await anonymous();
     for (let i = 0; i < 9; i++) await expect(api.auth.login({ username: user.username, password: "nope " + i })).rejects.toBeTruthy();
     await api.auth.login({ username: user.username, password: TEST_PASSWORD });
@@ -66,7 +55,7 @@ describe("abuse limits", () => {
       message: expect.stringMatching(/^Too many failed logins from your network\. Try again in \d+ s\.$/),
     });
 
-    const key = createKey(services);
+    const key = createKey(suite.services);
     const register = (registrationKey: string) =>
       api.auth.register({ username: uniqueUsername(), password: TEST_PASSWORD, confirmPassword: TEST_PASSWORD, registrationKey });
     for (let i = 0; i < 10; i++) await expect(register(`tgk_guess${i}xxxxxxxxxxxxxxxxxxx`)).rejects.toMatchObject({ code: "BAD_REQUEST" });
@@ -83,7 +72,7 @@ describe("abuse limits", () => {
   });
 
   it("attempts racing each other cannot outrun the limits: forty parallel logins get at most ten password checks", async () => {
-    const user = await createUser(services);
+    const user = await createUser(suite.services);
     const api = await anonymous("198.51.100.40");
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => api.auth.login({ username: user.username, password: i === 30 ? TEST_PASSWORD : `guess ${i}` })),
@@ -96,7 +85,7 @@ describe("abuse limits", () => {
   });
 
   it("refused attempts are not failures: a burst of right passwords from one office does not lock it out", async () => {
-    const team = await Promise.all(Array.from({ length: 10 }, () => createUser(services)));
+    const team = await Promise.all(Array.from({ length: 10 }, () => createUser(suite.services)));
     const api = await anonymous("198.51.100.60");
     const burst = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) => api.auth.login({ username: team[i % 10]!.username, password: TEST_PASSWORD })),
@@ -104,7 +93,7 @@ describe("abuse limits", () => {
     expect(burst.filter((result) => result.status === "rejected").every((result) => failure(result)?.code === "TOO_MANY_REQUESTS")).toBe(
       true,
     );
-    const latecomer = await createUser(services);
+    const latecomer = await createUser(suite.services);
     await expect(api.auth.login({ username: latecomer.username, password: TEST_PASSWORD })).resolves.toBeTruthy();
     // A wrong password now is the first failure, not the 51st.
     for (let i = 0; i < 49; i++)
@@ -112,7 +101,7 @@ describe("abuse limits", () => {
   });
 
   it("one network may have only so many password checks waiting at once", async () => {
-    const users = await Promise.all(Array.from({ length: 30 }, () => createUser(services)));
+    const users = await Promise.all(Array.from({ length: 30 }, () => createUser(suite.services)));
     const api = await anonymous("198.51.100.61");
     const results = await Promise.allSettled(users.map((user) => api.auth.login({ username: user.username, password: "wrong password" })));
     const busy = results.filter((result) => failure(result)?.message.startsWith("Too many logins at once"));
@@ -124,7 +113,7 @@ describe("abuse limits", () => {
   });
 
   it("one account may have only two password checks at once, however many networks they come from", async () => {
-    const user = await createUser(services);
+    const user = await createUser(suite.services);
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, async (_, i) =>
         (await anonymous(`198.51.${100 + (i % 12)}.9`)).auth.login({ username: user.username, password: TEST_PASSWORD }),
@@ -135,7 +124,7 @@ describe("abuse limits", () => {
     expect(busy.length).toBeGreaterThan(0);
     expect(results.every((result) => result.status === "fulfilled" || failure(result)?.code === "TOO_MANY_REQUESTS")).toBe(true);
 
-    const { api } = await callerFor(services, { userId: user.id });
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const changes = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
         api.auth.changePassword({ currentPassword: "not it", newPassword: "a new secret", confirmPassword: "a new secret" }),
@@ -162,8 +151,8 @@ describe("abuse limits", () => {
   });
 
   it("a wrong current password counts as a failed login: a stolen session cannot guess the password", async () => {
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const change = (currentPassword: string) =>
       api.auth.changePassword({ currentPassword, newPassword: "a brand new secret", confirmPassword: "a brand new secret" });
     for (let i = 0; i < 10; i++) await expect(change(`guess ${i}`)).rejects.toMatchObject({ code: "BAD_REQUEST" });
@@ -173,12 +162,12 @@ describe("abuse limits", () => {
   });
 
   it("a person may have only three replies running at once", async () => {
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const running = [];
     for (let i = 0; i < 3; i++) {
       const conversation = await api.conversations.create({});
-      upstream.enqueue({ kind: "reply", text: "slow reply ".repeat(20), tokenDelayMs: 50 });
+      suite.upstream.enqueue({ kind: "reply", text: "slow reply ".repeat(20), tokenDelayMs: 50 });
       const stream = await api.chat.stream({ conversationId: conversation.id, content: `chat ${i}` });
       const iterator = stream[Symbol.asyncIterator]();
       const [, start] = (await iterator.next()).value as unknown as [string, { assistantMessage: { id: string } }];
@@ -190,7 +179,7 @@ describe("abuse limits", () => {
       message: "You already have 3 replies being written. Wait for one to finish, or stop one.",
     });
     await api.chat.stop({ messageId: running[0]!.id });
-    upstream.enqueue({ kind: "reply", text: "ok" });
+    suite.upstream.enqueue({ kind: "reply", text: "ok" });
     await expect(api.chat.send({ conversationId: fourth.id, content: "one more" })).resolves.toMatchObject({
       assistantMessage: { status: "complete" },
     });
@@ -201,10 +190,9 @@ describe("abuse limits", () => {
   });
 
   it("the budgets are configurable", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { RATE_LIMITS: "on", MESSAGES_PER_MINUTE: "2", MAX_RUNNING_REPLIES: "1" }));
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    await suite.restartWith({ RATE_LIMITS: "on", MESSAGES_PER_MINUTE: "2", MAX_RUNNING_REPLIES: "1" });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const conversation = await api.conversations.create({});
     await api.chat.send({ conversationId: conversation.id, content: "one" });
     await api.chat.send({ conversationId: conversation.id, content: "two" });
@@ -212,8 +200,8 @@ describe("abuse limits", () => {
   });
 
   it("a person may send only so many messages a minute", async () => {
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const conversation = await api.conversations.create({});
     for (let i = 0; i < 30; i++) await api.chat.send({ conversationId: conversation.id, content: `m${i}` });
     await expect(api.chat.send({ conversationId: conversation.id, content: "too many" })).rejects.toMatchObject({
@@ -223,8 +211,8 @@ describe("abuse limits", () => {
   });
 
   it("a person may start only so many conversations a minute", async () => {
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     for (let i = 0; i < 30; i++) await api.conversations.create({});
     await expect(api.conversations.create({})).rejects.toMatchObject({
       code: "TOO_MANY_REQUESTS",
@@ -235,10 +223,9 @@ describe("abuse limits", () => {
 
 describe("what one person may keep", () => {
   it("so many conversations; deleting one makes room", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { CONVERSATIONS_PER_USER: "3" }));
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    await suite.restartWith({ CONVERSATIONS_PER_USER: "3" });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const kept = [await api.conversations.create({}), await api.conversations.create({}), await api.conversations.create({})];
     await expect(api.conversations.create({})).rejects.toMatchObject({
       code: "FORBIDDEN",
@@ -249,13 +236,12 @@ describe("what one person may keep", () => {
   });
 
   it("so much text, counted across messages, replies and system prompts; deleting makes room", async () => {
-    await services.close();
-    services = await createTestServices(upstreamEnv(upstream, { STORAGE_PER_USER_MB: "1", MODEL_CONTEXT_TOKENS: "1000000" }));
-    const user = await createUser(services);
-    const { api } = await callerFor(services, { userId: user.id });
+    await suite.restartWith({ STORAGE_PER_USER_MB: "1", MODEL_CONTEXT_TOKENS: "1000000" });
+    const user = await createUser(suite.services);
+    const { api } = await callerFor(suite.services, { userId: user.id });
     const big = await api.conversations.create({ systemPrompt: "s".repeat(20_000) });
     for (let i = 0; i < 9; i++) {
-      upstream.enqueue({ kind: "reply", text: "ok" });
+      suite.upstream.enqueue({ kind: "reply", text: "ok" });
       await api.chat.send({ conversationId: big.id, content: "m".repeat(100_000) });
     }
     const refused = api.chat.send({ conversationId: big.id, content: "m".repeat(100_000) });
@@ -267,7 +253,7 @@ describe("what one person may keep", () => {
     });
     await expect(api.conversations.create({ systemPrompt: "s".repeat(20_000) })).resolves.toBeTruthy();
     await api.conversations.delete({ id: big.id });
-    upstream.enqueue({ kind: "reply", text: "ok" });
+    suite.upstream.enqueue({ kind: "reply", text: "ok" });
     const fresh = await api.conversations.create({});
     await expect(api.chat.send({ conversationId: fresh.id, content: "m".repeat(100_000) })).resolves.toBeTruthy();
   });

@@ -1,19 +1,15 @@
 import { eq } from "drizzle-orm";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { registrationKeys } from "../../server/db/schema";
 import { appRouter } from "../../server/trpc/root";
-import { createTestServices, type TestServices } from "../helpers/db";
 import { callerFor, createKey, createUser, TEST_PASSWORD, uniqueUsername } from "../helpers/factories";
+import { useTestServices } from "../helpers/suites";
 
-let services: TestServices;
-beforeEach(async () => {
-  services = await createTestServices();
-});
-afterEach(() => services.close());
+const suite = useTestServices();
 
 async function adminApi() {
-  const admin = await createUser(services, { role: "admin" });
-  return { admin, api: (await callerFor(services, { userId: admin.id })).api };
+  const admin = await createUser(suite.services, { role: "admin" });
+  return { admin, api: (await callerFor(suite.services, { userId: admin.id })).api };
 }
 
 describe("admins hand out registration keys", () => {
@@ -44,7 +40,7 @@ describe("admins hand out registration keys", () => {
   it("shows each key's status and who used it, and filters by status", async () => {
     const { api } = await adminApi();
     const [used, revoked, expired, unused] = (await api.admin.keys.generate({ count: 4 })).keys;
-    const anonymous = (await callerFor(services)).api;
+    const anonymous = (await callerFor(suite.services)).api;
     const username = uniqueUsername();
     const { user } = await anonymous.auth.register({
       username,
@@ -53,7 +49,7 @@ describe("admins hand out registration keys", () => {
       registrationKey: used!.key,
     });
     await api.admin.keys.revoke({ id: revoked!.id });
-    services.db
+    suite.services.db
       .update(registrationKeys)
       .set({ expiresAt: new Date(Date.now() - 1) })
       .where(eq(registrationKeys.id, expired!.id))
@@ -109,11 +105,11 @@ describe("admins hand out registration keys", () => {
 
   it("revokes an unused key so nobody can register with it; a used key cannot be revoked", async () => {
     const { api } = await adminApi();
-    const key = createKey(services);
+    const key = createKey(suite.services);
     const [row] = (await api.admin.keys.list({})).items;
     expect(await api.admin.keys.revoke({ id: row!.id })).toMatchObject({ status: "revoked" });
     expect(await api.admin.keys.revoke({ id: row!.id })).toMatchObject({ status: "revoked" });
-    const anonymous = (await callerFor(services)).api;
+    const anonymous = (await callerFor(suite.services)).api;
     await expect(
       anonymous.auth.register({
         username: uniqueUsername(),
@@ -123,7 +119,7 @@ describe("admins hand out registration keys", () => {
       }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST" });
 
-    const usedKey = createKey(services);
+    const usedKey = createKey(suite.services);
     await anonymous.auth.register({
       username: uniqueUsername(),
       password: TEST_PASSWORD,
@@ -139,13 +135,13 @@ describe("admins hand out registration keys", () => {
 describe("loading a keys file", () => {
   it("adds new keys and counts the known and repeated ones as duplicates", async () => {
     const { api } = await adminApi();
-    const known = createKey(services);
+    const known = createKey(suite.services);
     const result = await api.admin.keys.load({ text: `# batch 1\nnew-key-0001\n\n  new-key-0002 \nnew-key-0001\n${known}\n` });
     expect(result).toEqual({ added: 2, duplicates: 2, invalid: [], invalidCount: 0 });
     const keys = (await api.admin.keys.list({ status: "unused" })).items.map((item) => item.key);
     expect(keys).toEqual(expect.arrayContaining(["new-key-0001", "new-key-0002", known]));
 
-    const anonymous = (await callerFor(services)).api;
+    const anonymous = (await callerFor(suite.services)).api;
     const { user } = await anonymous.auth.register({
       username: "loaded",
       password: TEST_PASSWORD,
@@ -183,9 +179,9 @@ describe("only admins manage keys and accounts", () => {
   });
 
   it.each(Object.keys(inputs))("%s answers FORBIDDEN to a user and UNAUTHORIZED to nobody", async (path) => {
-    const user = await createUser(services);
-    const asUser = (await callerFor(services, { userId: user.id })).api;
-    const asNobody = (await callerFor(services)).api;
+    const user = await createUser(suite.services);
+    const asUser = (await callerFor(suite.services, { userId: user.id })).api;
+    const asNobody = (await callerFor(suite.services)).api;
     const call = (api: typeof asUser) => {
       const [, group, name] = path.split(".") as [string, keyof typeof asUser.admin, string];
       const procedures = api.admin[group] as unknown as Record<string, (input: unknown) => Promise<unknown>>;
@@ -193,6 +189,6 @@ describe("only admins manage keys and accounts", () => {
     };
     await expect(call(asUser)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(call(asNobody)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
-    expect(services.db.select().from(registrationKeys).all()).toEqual([]);
+    expect(suite.services.db.select().from(registrationKeys).all()).toEqual([]);
   });
 });
