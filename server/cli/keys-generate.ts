@@ -11,7 +11,7 @@ await runCommand("keys:generate", () => {
   }
   const { database } = openMigratedDatabase();
   try {
-    const keys = generateKeys(database.db, { count, note: values.note });
+    const keys = generateKeys(database, null, { count, note: values.note });
     process.stdout.write(`# ${count} TeamGPT registration ${count === 1 ? "key" : "keys"}, ${new Date().toISOString()}\n`);
     process.stdout.write(`${keys.map((key) => key.key).join("\n")}\n`);
   } finally {

@@ -10,7 +10,7 @@ await runCommand("keys:load", () => {
   const text = readKeysFile(file);
   const { database } = openMigratedDatabase();
   try {
-    const result = loadKeys(database.db, { text });
+    const result = loadKeys(database, null, { text });
     if (result.invalidCount > 0) {
       console.error(`${file}: ${result.invalidCount} malformed ${result.invalidCount === 1 ? "line" : "lines"}; nothing was added.`);
       for (const problem of result.invalid) console.error(`  line ${problem.line}: ${problem.reason}`);

@@ -14,7 +14,7 @@ await runCommand("users:reset-password", () => {
   try {
     const user = database.db.select({ id: users.id }).from(users).where(eq(users.usernameKey, username.toLowerCase())).get();
     if (!user) throw new CommandError(`There is no account named "${username}".`);
-    const link = createResetLink(database.db, user.id, null);
+    const link = createResetLink(database, null, { userId: user.id });
     const origin = env.PUBLIC_ORIGIN ?? `http://localhost:${env.PORT}`;
     console.log(`A new password for ${link.username}: open ${origin}${link.path}`);
     console.log(

@@ -16,7 +16,7 @@ import { appRouter } from "../trpc/root";
  *
  * tRPC's HTTP adapter turns each event into three strings that pass through five web streams
  * and async generators before reaching the socket: about 0.16 ms of CPU per event, ten times
- * the write itself, and most of what a streamed reply cost the server (README, Benchmarks).
+ * the write itself, and most of what a streamed reply cost the server (bench/README.md, "tRPC's SSE adapter").
  * This handler runs the same procedure the same way (`callTRPCProcedure`: its middlewares,
  * input validation and error formatter) and writes tRPC's SSE wire format itself, so
  * @trpc/client's httpSubscriptionLink reads it unchanged: `connected` with the client options,

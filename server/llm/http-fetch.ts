@@ -7,7 +7,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
  * The `fetch` the openai SDK uses here: requests over node:http(s) keep-alive connections,
  * the response body handed over as a web stream. Node's built-in fetch (undici) spent about
  * 1.5 ms more CPU per streamed reply building its Request/Response machinery, more than the
- * rest of a reply's work together (see README, Benchmarks). The SDK sends a method, headers,
+ * rest of a reply's work together (bench/README.md, "Node's fetch (undici)"). The SDK sends a method, headers,
  * a string body and a signal; anything else goes to the built-in fetch.
  */
 export function createHttpFetch(options: { idleSocketMs?: number } = {}): typeof fetch {

@@ -113,8 +113,8 @@ function usernameTaken(): ServiceError {
  */
 export async function register(
   { db, auth, limits, streams }: Pick<AccountDeps, "db" | "auth" | "limits" | "streams">,
-  input: RegisterInput,
   client: { ip: string },
+  input: RegisterInput,
 ): Promise<SignedIn> {
   // Only failures count: a whole team registering from one office address is not an attack.
   const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
@@ -193,8 +193,8 @@ function hasAdmin(db: Queryable): boolean {
  */
 export async function setUpFirstAdmin(
   { db, auth, limits, streams, firstAdmin }: Pick<AccountDeps, "db" | "auth" | "limits" | "streams"> & { firstAdmin: FirstAdminSetup },
-  input: z.infer<typeof setupInput>,
   client: { ip: string },
+  input: z.infer<typeof setupInput>,
 ): Promise<SignedIn> {
   const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
   if (!firstAdmin.needed()) {
@@ -224,8 +224,8 @@ export async function setUpFirstAdmin(
 /** Same answer, and about the same time, for an unknown username and a wrong password. */
 export async function login(
   { db, auth, limits, streams }: Pick<AccountDeps, "db" | "auth" | "limits" | "streams">,
-  input: LoginInput,
   client: { ip: string },
+  input: LoginInput,
 ): Promise<SignedIn> {
   // Only failures count, per address and per account: colleagues behind one office address
   // log in freely, password spraying and guessing do not. Each attempt takes its points before

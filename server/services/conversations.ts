@@ -205,7 +205,7 @@ const MAX_PAGE_MESSAGES = 10_000;
 const READ_BATCH = 50;
 
 export function getConversation(
-  db: Db,
+  { db }: Pick<ConversationDeps, "db">,
   userId: string,
   input: z.infer<typeof getConversationInput>,
 ): { conversation: Conversation; messages: Message[]; hasEarlier: boolean } {
@@ -262,16 +262,7 @@ function olderThan(anchor: RowPosition) {
   return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
-export function renameConversation(
-  deps: Pick<ConversationDeps, "db" | "quota" | "models">,
-  userId: string,
-  id: string,
-  title: string,
-): Conversation {
-  return updateConversation(deps, userId, { id, title });
-}
-
-/** Title, model (one people may choose) and system prompt. */
+/** Title, model (one people may choose) and system prompt; `conversations.rename` is this with a title. */
 export function updateConversation(
   { db, quota, models }: Pick<ConversationDeps, "db" | "quota" | "models">,
   userId: string,
@@ -303,7 +294,7 @@ export function updateConversation(
 export function deleteConversation(
   { db, quota, generations }: Pick<ConversationDeps, "db" | "quota" | "generations">,
   userId: string,
-  id: string,
+  { id }: z.infer<typeof conversationIdInput>,
 ): void {
   const chars = quota.charsIn(userId, id);
   const result = db
@@ -319,7 +310,7 @@ export function deleteConversation(
  * Newest activity first. The cursor is the last item's `updatedAt` and id, so pages stay
  * stable while conversations are added. `search` matches titles and message text.
  */
-export function listConversations(db: Db, userId: string, input: z.infer<typeof listConversationsInput>) {
+export function listConversations({ db }: Pick<ConversationDeps, "db">, userId: string, input: z.infer<typeof listConversationsInput>) {
   const cursor = input.cursor ? decodeCursor(input.cursor) : null;
   const rows = db
     .select()

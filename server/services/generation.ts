@@ -58,7 +58,7 @@ const MAX_REFITS = 2;
 /**
  * The shortest time between two wake-ups of a reply's followers while text arrives. Tokens
  * that arrive within one window go out as one event: a browser paints at most once a frame
- * anyway, and every event costs the server CPU (README, Benchmarks). 15 ms keeps the pauses a
+ * anyway, and every event costs the server CPU (bench/README.md, "Batching deltas"). 15 ms keeps the pauses a
  * reader sees within about twice the model's own (10–15 ms a token); widening it already at 100
  * replies made their p99 gap 2.0–2.4× the model's for 7% less CPU. Past 100 running replies
  * it widens, up to 25 updates a second at 500, so the server keeps up with all of them

@@ -24,8 +24,11 @@ export const resetPasswordInput = resetTokenInput
 
 export const resetLinkInput = z.object({ userId: recordId });
 
-/** A new link for a person, replacing any earlier one. The token is shown this once. */
-export function createResetLink(db: AccountDeps["db"], userId: string, createdBy: string | null) {
+/**
+ * A new link for a person, replacing any earlier one. The token is shown this once.
+ * `actorId`: the admin making it (null from the command line).
+ */
+export function createResetLink({ db }: Pick<AccountDeps, "db">, actorId: string | null, { userId }: z.infer<typeof resetLinkInput>) {
   const user = db
     .select({ id: users.id, username: users.username, disabledAt: users.disabledAt })
     .from(users)
@@ -38,7 +41,7 @@ export function createResetLink(db: AccountDeps["db"], userId: string, createdBy
   db.transaction((tx) => {
     tx.delete(passwordResets).where(eq(passwordResets.userId, user.id)).run();
     tx.insert(passwordResets)
-      .values({ id: newId(), userId: user.id, tokenHash: sessionIdOf(token), createdBy, expiresAt })
+      .values({ id: newId(), userId: user.id, tokenHash: sessionIdOf(token), createdBy: actorId, expiresAt })
       .run();
   });
   return { username: user.username, token, path: `/reset?token=${token}`, expiresAt: expiresAt.toISOString() };
@@ -50,7 +53,10 @@ export function deleteExpiredResetLinks(db: AccountDeps["db"]): void {
 }
 
 /** Whose link it is, while it can still be used. */
-export function resetLinkOwner(db: AccountDeps["db"], token: string): { username: string; expiresAt: string } {
+export function resetLinkOwner(
+  { db }: Pick<AccountDeps, "db">,
+  { token }: z.infer<typeof resetTokenInput>,
+): { username: string; expiresAt: string } {
   const found = db
     .select({ username: users.username, expiresAt: passwordResets.expiresAt, disabledAt: users.disabledAt })
     .from(passwordResets)
@@ -68,13 +74,13 @@ export function resetLinkOwner(db: AccountDeps["db"], token: string): { username
  */
 export async function resetPassword(
   deps: Pick<AccountDeps, "db" | "auth" | "limits" | "streams">,
-  input: z.infer<typeof resetPasswordInput>,
   client: { ip: string },
+  input: z.infer<typeof resetPasswordInput>,
 ): Promise<SignedIn> {
   const { db, limits, streams } = deps;
   // Guessing links is what a wrong one looks like: it counts like a failed registration.
   const attempt = await limits.attempt("registerFailuresPerIp", client.ip);
-  resetLinkOwner(db, input.token);
+  resetLinkOwner(deps, input);
   await attempt.succeeded();
   const passwordHash = await hashPassword(input.password);
   const userId = db.transaction(

@@ -87,17 +87,27 @@ function toRegistrationKey(row: RegistrationKeyRow, usedBy: RegistrationKey["use
 }
 
 /** 130 random bits in lower-case base32; `_` keeps a double-click selecting the whole key. */
+/** What the keys' services need of the process. */
+interface KeysDeps {
+  db: Db;
+}
+
 export function newRegistrationKey(): string {
   return `tgk_${randomBase32(26)}`;
 }
 
-export function generateKeys(db: Db, input: z.infer<typeof generateKeysInput> & { createdBy?: string | null }): RegistrationKey[] {
+/** `actorId`: the admin generating them (null from the command line). */
+export function generateKeys(
+  { db }: KeysDeps,
+  actorId: string | null,
+  input: Pick<z.infer<typeof generateKeysInput>, "count"> & Partial<z.infer<typeof generateKeysInput>>,
+): RegistrationKey[] {
   const rows = Array.from({ length: input.count }, () => ({
     id: newId(),
     key: newRegistrationKey(),
     note: input.note || null,
     expiresAt: input.expiresAt ?? null,
-    createdBy: input.createdBy ?? null,
+    createdBy: actorId,
   }));
   const inserted = db.transaction((tx) => tx.insert(registrationKeys).values(rows).returning().all());
   return inserted.map((row) => toRegistrationKey(row, null));
@@ -124,7 +134,7 @@ const usedByUser = alias(users, "used_by_user");
  * page of them and how many there are, so it renders in milliseconds whatever the count.
  */
 export function listKeys(
-  db: Db,
+  { db }: KeysDeps,
   input: z.infer<typeof listKeysInput> = {},
 ): { items: RegistrationKey[]; nextCursor: string | null; total: number } {
   const now = new Date();
@@ -164,7 +174,7 @@ function getKey(db: Db, id: string): RegistrationKey {
 }
 
 /** Revoking is idempotent; a used key cannot be revoked, since revoking it would change nothing. */
-export function revokeKey(db: Db, id: string): RegistrationKey {
+export function revokeKey({ db }: KeysDeps, { id }: z.infer<typeof keyIdInput>): RegistrationKey {
   const current = getKey(db, id);
   if (current.status === "used") {
     throw new ServiceError(
@@ -280,14 +290,14 @@ export interface LoadKeysResult {
  * Loads a keys file all or nothing: when any line is malformed, nothing is added, so a
  * corrected file can simply be loaded again.
  */
-export function loadKeys(db: Db, input: { text: string; note?: string | null; createdBy?: string | null }): LoadKeysResult {
+export function loadKeys({ db }: KeysDeps, actorId: string | null, input: { text: string; note?: string | null }): LoadKeysResult {
   const parsed = parseKeysFile(input.text);
   if (parsed.invalidCount > 0) return { added: 0, duplicates: parsed.repeated, invalid: parsed.invalid, invalidCount: parsed.invalidCount };
   // Built once for the whole file: building the insert anew for each key took ~30 µs a key,
   // two seconds for a 2 MB file, during which no other request or reply moved.
   const insert = db
     .insert(registrationKeys)
-    .values({ id: sql.placeholder("id"), key: sql.placeholder("key"), note: input.note ?? null, createdBy: input.createdBy ?? null })
+    .values({ id: sql.placeholder("id"), key: sql.placeholder("key"), note: input.note ?? null, createdBy: actorId })
     .onConflictDoNothing({ target: registrationKeys.key })
     .prepare();
   const added = db.transaction(() => {

@@ -169,7 +169,7 @@ export function requireReply(db: Db, userId: string, messageId: string): { reply
 }
 
 /** Stops a running reply and answers it with the text so far; a finished one is answered as it is. */
-export async function stopReply(deps: ChatDeps, userId: string, messageId: string): Promise<Message> {
+export async function stopReply(deps: ChatDeps, userId: string, { messageId }: z.infer<typeof messageIdInput>): Promise<Message> {
   const { reply } = requireReply(deps.db, userId, messageId);
   const generation = deps.generations.get(reply.id);
   if (generation) return toMessage(await generation.stop());
@@ -181,7 +181,11 @@ export async function stopReply(deps: ChatDeps, userId: string, messageId: strin
  * A new reply to the last question, replacing the last reply (Regenerate, or Retry after an
  * error). Only the conversation's latest reply can be replaced, and not while it is running.
  */
-export async function regenerateReply(deps: ChatDeps, userId: string, messageId: string, model?: string): Promise<Message> {
+export async function regenerateReply(
+  deps: ChatDeps,
+  userId: string,
+  { messageId, model }: z.infer<typeof regenerateInput>,
+): Promise<Message> {
   // Checked before the rate limit, so a wrong id costs no message; and again after its await,
   // since the reply may have been deleted or replaced meanwhile.
   requireReply(deps.db, userId, messageId);

@@ -29,7 +29,7 @@ function toSummary(row: UserRow): AccountSummary {
   };
 }
 
-export function listUsers(db: Db): AccountSummary[] {
+export function listUsers({ db }: { db: Db }): AccountSummary[] {
   return db.select().from(users).orderBy(asc(users.usernameKey)).all().map(toSummary);
 }
 
@@ -72,7 +72,7 @@ export function setDisabled(
   return toSummary(updated);
 }
 
-export function setRole(db: Db, input: z.infer<typeof setRoleInput>): AccountSummary {
+export function setRole({ db }: { db: Db }, input: z.infer<typeof setRoleInput>): AccountSummary {
   const target = requireAccount(db, input.userId);
   const updated = db.transaction((tx) => {
     if (target.role === "admin" && input.role === "user") requireAnotherActiveAdmin(tx, target.id);

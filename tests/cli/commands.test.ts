@@ -70,7 +70,7 @@ describe("npm run setup", () => {
     const env = loadEnv({ DATABASE_URL: file });
     const streams = new OpenStreams({ perUser: 1, total: 1, enabled: false });
     const deps = { db: database.db, auth: createAuth(database.db, env), env, limits: NO_LIMITS, streams };
-    const signedIn = await login(deps, { username: "admin", password }, { ip: "127.0.0.1" });
+    const signedIn = await login(deps, { ip: "127.0.0.1" }, { username: "admin", password });
     expect(signedIn.user.role).toBe("admin");
   });
 

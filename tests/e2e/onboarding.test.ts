@@ -111,7 +111,7 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
   it("the admin tables fit: every action in view on a wide screen and on a phone, where rows are cards", async () => {
     const admin = await createUser(suite.server.services, { role: "admin" });
     const someone = await createUser(suite.server.services);
-    const [used] = generateKeys(suite.server.services.db, { count: 3, note: "a rather long note about which team these keys are for" });
+    const [used] = generateKeys(suite.server.services, null, { count: 3, note: "a rather long note about which team these keys are for" });
     consumeRegistrationKey(suite.server.services.db, used!.key, someone.id);
     for (const viewport of [
       { width: 1440, height: 900 },

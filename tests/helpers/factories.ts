@@ -53,7 +53,7 @@ export function createConversation(
 }
 
 export function createKey(services: AppRuntime, options: { expiresAt?: Date; note?: string } = {}): string {
-  const [key] = generateKeys(services.db, { count: 1, ...options });
+  const [key] = generateKeys(services, null, { count: 1, ...options });
   return key!.key;
 }
 

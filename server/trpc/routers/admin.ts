@@ -14,23 +14,21 @@ import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from 
 import { adminProcedure, createTRPCRouter } from "../init";
 
 const keysRouter = createTRPCRouter({
-  list: adminProcedure.input(listKeysInput).query(({ ctx, input }) => listKeys(ctx.db, input)),
+  list: adminProcedure.input(listKeysInput).query(({ ctx, input }) => listKeys(ctx, input)),
 
-  generate: adminProcedure
-    .input(generateKeysInput)
-    .mutation(({ ctx, input }) => ({ keys: generateKeys(ctx.db, { ...input, createdBy: ctx.user.id }) })),
+  generate: adminProcedure.input(generateKeysInput).mutation(({ ctx, input }) => ({ keys: generateKeys(ctx, ctx.user.id, input) })),
 
-  load: adminProcedure.input(loadKeysInput).mutation(({ ctx, input }) => loadKeys(ctx.db, { text: input.text, createdBy: ctx.user.id })),
+  load: adminProcedure.input(loadKeysInput).mutation(({ ctx, input }) => loadKeys(ctx, ctx.user.id, input)),
 
-  revoke: adminProcedure.input(keyIdInput).mutation(({ ctx, input }) => revokeKey(ctx.db, input.id)),
+  revoke: adminProcedure.input(keyIdInput).mutation(({ ctx, input }) => revokeKey(ctx, input)),
 });
 
 const usersRouter = createTRPCRouter({
-  list: adminProcedure.query(({ ctx }) => ({ items: listUsers(ctx.db) })),
+  list: adminProcedure.query(({ ctx }) => ({ items: listUsers(ctx) })),
   setDisabled: adminProcedure.input(setDisabledInput).mutation(({ ctx, input }) => setDisabled(ctx, ctx.user.id, input)),
-  setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx.db, input)),
+  setRole: adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => setRole(ctx, input)),
   /** A one-time link (24 hours) with which the person chooses a new password; shown once. */
-  resetLink: adminProcedure.input(resetLinkInput).mutation(({ ctx, input }) => createResetLink(ctx.db, input.userId, ctx.user.id)),
+  resetLink: adminProcedure.input(resetLinkInput).mutation(({ ctx, input }) => createResetLink(ctx, ctx.user.id, input)),
 });
 
 const modelsRouter = createTRPCRouter({

@@ -16,24 +16,24 @@ import { createTRPCRouter, protectedProcedure, publicProcedure } from "../init";
 
 export const authRouter = createTRPCRouter({
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
-    const { user, token, expiresAt } = await register(ctx, input, ctx);
+    const { user, token, expiresAt } = await register(ctx, ctx, input);
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
 
   /** The first admin of a fresh install, with the token of the setup link the server printed. */
   setup: publicProcedure.input(setupInput).mutation(async ({ ctx, input }) => {
-    const { user, token, expiresAt } = await setUpFirstAdmin(ctx, input, ctx);
+    const { user, token, expiresAt } = await setUpFirstAdmin(ctx, ctx, input);
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
 
   /** Whose reset link a token is, while it works (for the reset page). */
-  resetLink: publicProcedure.input(resetTokenInput).query(({ ctx, input }) => resetLinkOwner(ctx.db, input.token)),
+  resetLink: publicProcedure.input(resetTokenInput).query(({ ctx, input }) => resetLinkOwner(ctx, input)),
 
   /** A new password with a one-time reset link; every other session of the account ends. */
   resetPassword: publicProcedure.input(resetPasswordInput).mutation(async ({ ctx, input }) => {
-    const { user, token, expiresAt } = await resetPassword(ctx, input, ctx);
+    const { user, token, expiresAt } = await resetPassword(ctx, ctx, input);
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),
@@ -42,7 +42,7 @@ export const authRouter = createTRPCRouter({
   instance: publicProcedure.query(({ ctx }) => ({ needsSetup: ctx.firstAdmin.needed() })),
 
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    const { user, token, expiresAt } = await login(ctx, input, ctx);
+    const { user, token, expiresAt } = await login(ctx, ctx, input);
     ctx.setCookie(ctx.auth.createSessionCookie(token).serialize());
     return { user, token, expiresAt };
   }),

@@ -34,7 +34,7 @@ export const chatRouter = createTRPCRouter({
   /** Replaces the latest reply with a new one; follow it with `chat.resume`. */
   regenerate: protectedProcedure
     .input(regenerateInput)
-    .mutation(async ({ ctx, input }) => ({ assistantMessage: await regenerateReply(ctx, ctx.user.id, input.messageId, input.model) })),
+    .mutation(async ({ ctx, input }) => ({ assistantMessage: await regenerateReply(ctx, ctx.user.id, input) })),
 
-  stop: protectedProcedure.input(messageIdInput).mutation(({ ctx, input }) => stopReply(ctx, ctx.user.id, input.messageId)),
+  stop: protectedProcedure.input(messageIdInput).mutation(({ ctx, input }) => stopReply(ctx, ctx.user.id, input)),
 });

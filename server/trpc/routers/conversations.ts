@@ -7,7 +7,6 @@ import {
   getConversationInput,
   listConversations,
   listConversationsInput,
-  renameConversation,
   renameConversationInput,
   updateConversation,
   updateConversationInput,
@@ -15,20 +14,18 @@ import {
 import { createTRPCRouter, protectedProcedure } from "../init";
 
 export const conversationsRouter = createTRPCRouter({
-  list: protectedProcedure.input(listConversationsInput).query(({ ctx, input }) => listConversations(ctx.db, ctx.user.id, input)),
+  list: protectedProcedure.input(listConversationsInput).query(({ ctx, input }) => listConversations(ctx, ctx.user.id, input)),
 
   create: protectedProcedure.input(createConversationInput).mutation(({ ctx, input }) => createConversation(ctx, ctx.user.id, input)),
 
-  get: protectedProcedure.input(getConversationInput).query(({ ctx, input }) => getConversation(ctx.db, ctx.user.id, input)),
+  get: protectedProcedure.input(getConversationInput).query(({ ctx, input }) => getConversation(ctx, ctx.user.id, input)),
 
-  rename: protectedProcedure
-    .input(renameConversationInput)
-    .mutation(({ ctx, input }) => renameConversation(ctx, ctx.user.id, input.id, input.title)),
+  rename: protectedProcedure.input(renameConversationInput).mutation(({ ctx, input }) => updateConversation(ctx, ctx.user.id, input)),
 
   update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => updateConversation(ctx, ctx.user.id, input)),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(({ ctx, input }) => {
-    deleteConversation(ctx, ctx.user.id, input.id);
+    deleteConversation(ctx, ctx.user.id, input);
     return { ok: true as const };
   }),
 });
