@@ -1,4 +1,5 @@
 import { useId, type InputHTMLAttributes } from "react";
+import { LIMITS } from "../../client/limits";
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   label: string;
@@ -68,5 +69,23 @@ export function NewPasswordFields({
         error={errors[names.confirm]}
       />
     </>
+  );
+}
+
+/** The username of a new account (register, the first admin), with its rules beside it. */
+export function NewUsernameField({ defaultValue, error }: { defaultValue?: string; error?: string }) {
+  return (
+    <Field
+      label="Username"
+      name="username"
+      autoComplete="username"
+      autoFocus
+      required
+      minLength={3}
+      maxLength={LIMITS.usernameChars}
+      hint={`3–${LIMITS.usernameChars} letters, digits, _ . or -`}
+      defaultValue={defaultValue}
+      error={error}
+    />
   );
 }

@@ -1,3 +1,4 @@
+import { useNavigation } from "@remix-run/react";
 import { useEffect, useRef } from "react";
 
 /**
@@ -20,4 +21,14 @@ export function useResetAfterFailure(result: unknown, passwordFields: string[]) 
     // eslint-disable-next-line react-hooks/exhaustive-deps -- runs once per result
   }, [result]);
   return formRef;
+}
+
+/**
+ * What a form with password fields needs on each render: whether it is being sent, the
+ * messages beside its fields, and the reset above.
+ */
+export function usePasswordForm(result: { fieldErrors?: Record<string, string> } | undefined, passwordFields: string[]) {
+  const busy = useNavigation().state === "submitting";
+  const formRef = useResetAfterFailure(result, passwordFields);
+  return { busy, errors: result?.fieldErrors ?? {}, formRef };
 }

@@ -40,7 +40,7 @@ export default function AdminModelsPage() {
           ))}
         </AdminTable>
         <p className="hint">
-          Set them with <code>MODEL_CONTEXT_TOKENS</code> and <code>MODEL_FIRST_TOKEN_TIMEOUT_MS</code> (README, Configuration).
+          Set them with <code>MODEL_CONTEXT_TOKENS</code> and <code>MODEL_FIRST_TOKEN_TIMEOUT_MS</code> (docs/configuration.md).
         </p>
         <h2>Recent problems</h2>
         {status.problems.length === 0 ? (

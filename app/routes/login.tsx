@@ -1,8 +1,8 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
 import { Field } from "~/components/field";
-import { useResetAfterFailure } from "~/components/use-form-reset";
+import { usePasswordForm } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders, requireAnonymous, safeRedirectPath } from "~/lib/session.server";
 
@@ -30,9 +30,7 @@ export default function LoginPage() {
   const result = useActionData<typeof action>();
   const { insecureOrigin, needsSetup } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
-  const busy = useNavigation().state === "submitting";
-  const errors = result?.fieldErrors ?? {};
-  const formRef = useResetAfterFailure(result, ["password"]);
+  const { busy, errors, formRef } = usePasswordForm(result, ["password"]);
   return (
     <AuthCard
       insecureOrigin={insecureOrigin}

@@ -1,11 +1,10 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
-import { Field, NewPasswordFields } from "~/components/field";
-import { useResetAfterFailure } from "~/components/use-form-reset";
+import { Field, NewPasswordFields, NewUsernameField } from "~/components/field";
+import { usePasswordForm } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders, requireAnonymous } from "~/lib/session.server";
-import { LIMITS } from "../../client/limits";
 
 export const meta: MetaFunction = () => [{ title: "Register · TeamGPT" }];
 
@@ -33,9 +32,7 @@ export default function RegisterPage() {
   const result = useActionData<typeof action>();
   const { insecureOrigin } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
-  const busy = useNavigation().state === "submitting";
-  const errors = result?.fieldErrors ?? {};
-  const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
+  const { busy, errors, formRef } = usePasswordForm(result, ["password", "confirmPassword"]);
   return (
     <AuthCard
       insecureOrigin={insecureOrigin}
@@ -50,18 +47,7 @@ export default function RegisterPage() {
     >
       <Form method="post" noValidate ref={formRef}>
         <FormError message={result?.formError} />
-        <Field
-          label="Username"
-          name="username"
-          autoComplete="username"
-          autoFocus
-          required
-          minLength={3}
-          maxLength={LIMITS.usernameChars}
-          hint="3–32 letters, digits, _ . or -"
-          defaultValue={result?.values.username}
-          error={errors.username}
-        />
+        <NewUsernameField defaultValue={result?.values.username} error={errors.username} />
         <NewPasswordFields errors={errors} />
         <Field
           label="Registration key"

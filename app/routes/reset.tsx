@@ -1,8 +1,8 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
 import { NewPasswordFields } from "~/components/field";
-import { useResetAfterFailure } from "~/components/use-form-reset";
+import { usePasswordForm } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
 
@@ -38,9 +38,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function ResetPage() {
   const result = useActionData<typeof action>();
   const { insecureOrigin, token, username, problem } = useLoaderData<typeof loader>();
-  const busy = useNavigation().state === "submitting";
-  const errors = result?.fieldErrors ?? {};
-  const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
+  const { busy, errors, formRef } = usePasswordForm(result, ["password", "confirmPassword"]);
   return (
     <AuthCard
       insecureOrigin={insecureOrigin}

@@ -1,11 +1,10 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { AuthCard, FormError } from "~/components/auth-card";
-import { Field, NewPasswordFields } from "~/components/field";
-import { useResetAfterFailure } from "~/components/use-form-reset";
+import { NewPasswordFields, NewUsernameField } from "~/components/field";
+import { usePasswordForm } from "~/components/use-form-reset";
 import { formFailure, formText } from "~/lib/forms.server";
 import { cookieHeaders } from "~/lib/session.server";
-import { LIMITS } from "../../client/limits";
 import { notFound } from "~/lib/responses.server";
 
 export const meta: MetaFunction = () => [{ title: "Set up TeamGPT" }];
@@ -37,9 +36,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function SetupPage() {
   const result = useActionData<typeof action>();
   const { insecureOrigin, token } = useLoaderData<typeof loader>();
-  const busy = useNavigation().state === "submitting";
-  const errors = result?.fieldErrors ?? {};
-  const formRef = useResetAfterFailure(result, ["password", "confirmPassword"]);
+  const { busy, errors, formRef } = usePasswordForm(result, ["password", "confirmPassword"]);
   return (
     <AuthCard
       insecureOrigin={insecureOrigin}
@@ -56,18 +53,7 @@ export default function SetupPage() {
         <Form method="post" noValidate ref={formRef}>
           <input type="hidden" name="token" value={token} />
           <FormError message={result?.formError ?? errors.token} />
-          <Field
-            label="Username"
-            name="username"
-            autoComplete="username"
-            autoFocus
-            required
-            minLength={3}
-            maxLength={LIMITS.usernameChars}
-            hint="3–32 letters, digits, _ . or -"
-            defaultValue={result?.values.username ?? "admin"}
-            error={errors.username}
-          />
+          <NewUsernameField defaultValue={result?.values.username ?? "admin"} error={errors.username} />
           <NewPasswordFields errors={errors} />
           <button type="submit" className="button primary wide" disabled={busy}>
             {busy ? "Creating the admin…" : "Create the admin"}
