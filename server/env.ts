@@ -135,7 +135,7 @@ export const envSchema = z.object({
   STORAGE_PER_USER_MB: count("megabytes", 200),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
-      error: 'expected "error", "warn", "info", "debug" or "silent"',
+      error: 'expected "fatal", "error", "warn", "info", "debug", "trace" or "silent"',
     })
     .optional(),
 });

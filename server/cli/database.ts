@@ -2,6 +2,8 @@ import "dotenv/config";
 import { openDatabase, type DatabaseHandle } from "../db/client";
 import { migrateDatabase } from "../db/migrate";
 import { ConfigError, loadEnv, type Env } from "../env";
+import { ZodError } from "zod";
+import { ServiceError } from "../services/errors";
 
 /** Every command works on a migrated database, so none needs a separate step first. */
 export function openMigratedDatabase(): { env: Env; database: DatabaseHandle } {
@@ -16,10 +18,18 @@ export async function runCommand(name: string, command: () => Promise<number | v
   try {
     process.exitCode = (await command()) ?? 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof CommandError) console.error(error.message);
+    const readable = readableFailure(error);
+    if (readable) console.error(readable);
     else console.error(`${name} failed:`, error);
     process.exitCode = 1;
   }
+}
+
+/** What a person can act on, in their words: a bad setting, argument or value; else null (a bug). */
+function readableFailure(error: unknown): string | null {
+  if (error instanceof ConfigError || error instanceof CommandError || error instanceof ServiceError) return error.message;
+  if (error instanceof ZodError) return error.issues.map((issue) => `${issue.path.join(".") || "input"}: ${issue.message}`).join("\n");
+  return null;
 }
 
 export class CommandError extends Error {

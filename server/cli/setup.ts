@@ -1,4 +1,4 @@
-import { ServiceError } from "../services/errors";
+import { ZodError } from "zod";
 import { ensureAdmin } from "../services/accounts";
 import { CommandError, openMigratedDatabase, runCommand } from "./database";
 
@@ -9,7 +9,11 @@ await runCommand("setup", async () => {
     console.log(`Database ready at ${env.DATABASE_URL} (migrations applied).`);
     const result = await ensureAdmin(database.db, { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }).catch(
       (error: unknown) => {
-        if (error instanceof ServiceError) throw new CommandError(error.message);
+        // Said with the variable to change, not the field of the form behind it.
+        if (error instanceof ZodError) {
+          const variable = (path: PropertyKey[]) => (path[0] === "password" ? "ADMIN_PASSWORD" : "ADMIN_USERNAME");
+          throw new CommandError(error.issues.map((issue) => `${variable(issue.path)}: ${issue.message}`).join("\n"));
+        }
         throw error;
       },
     );

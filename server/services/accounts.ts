@@ -405,9 +405,11 @@ export async function ensureAdmin(db: Db, options: { username?: string; password
   const existing = db.select().from(users).where(eq(users.role, "admin")).get();
   if (existing) return { created: false, username: existing.username };
 
-  const username = usernameSchema.parse(options.username ?? "admin");
   const generatedPassword = options.password ? undefined : randomBase32(20);
-  const password = passwordSchema.parse(options.password ?? generatedPassword);
+  // One parse, so that a wrong username and a wrong password are both said, each by its name.
+  const { username, password } = z
+    .object({ username: usernameSchema, password: passwordSchema })
+    .parse({ username: options.username ?? "admin", password: options.password ?? generatedPassword });
   if (findUserByUsername(db, username)) {
     throw new ServiceError("CONFLICT", `A regular user named "${username}" exists; choose another ADMIN_USERNAME.`);
   }

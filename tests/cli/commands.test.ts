@@ -100,6 +100,28 @@ describe("npm run users:reset-password", () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('There is no account named "nobody".');
   });
+
+  it("says in one line why a disabled account gets no link, without a stack trace", () => {
+    const file = databaseFile();
+    expect(npmRun("setup", [], { DATABASE_URL: file, ADMIN_USERNAME: "boss", ADMIN_PASSWORD: "a long admin password" }).status).toBe(0);
+    const database = openDatabase(file);
+    database.db.update(users).set({ disabledAt: new Date() }).run();
+    database.close();
+    const refused = npmRun("users:reset-password", ["boss"], { DATABASE_URL: file });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim()).toBe("This account is disabled: enable it first, then make a reset link.");
+  });
+});
+
+describe("bad values say which setting to change", () => {
+  it("npm run setup with an unusable ADMIN_USERNAME or ADMIN_PASSWORD: a line naming the variable, no stack trace", () => {
+    const username = npmRun("setup", [], { DATABASE_URL: databaseFile(), ADMIN_USERNAME: "no spaces allowed" });
+    expect(username.status).toBe(1);
+    expect(username.stderr.trim()).toBe("ADMIN_USERNAME: Use only letters, digits, and _ . -");
+    const password = npmRun("setup", [], { DATABASE_URL: databaseFile(), ADMIN_USERNAME: "boss", ADMIN_PASSWORD: "short" });
+    expect(password.status).toBe(1);
+    expect(password.stderr.trim()).toMatch(/^ADMIN_PASSWORD: [^\n]+$/);
+  });
 });
 
 describe("keys from the command line", () => {
