@@ -6,7 +6,7 @@ import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
 import { ModelLimits } from "./llm/context-window";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
-import { GenerationRegistry } from "./services/generation";
+import { GenerationRegistry } from "./services/generation-registry";
 import { ModelProblems } from "./services/model-status";
 import { OpenStreams } from "./services/open-streams";
 import { StorageQuota } from "./services/storage-quota";

@@ -9,7 +9,7 @@ import { conversations, messages, type ConversationRow, type MessageRow } from "
 import { ServiceError } from "./errors";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
-import type { GenerationRegistry } from "./generation";
+import type { GenerationRegistry } from "./generation-registry";
 import type { RateLimits } from "./rate-limits";
 import type { StorageQuota } from "./storage-quota";
 

@@ -9,6 +9,7 @@ import { estimateTokens } from "../llm/tokens";
 import type { ModelProblems } from "./model-status";
 import type { Logger } from "../logger";
 import { saveReply, saveReplyText, touchConversation } from "./message-queries";
+import { ReplyFollowers, type BatchTicker } from "./reply-followers";
 
 /**
  * Replies belong to the server, not to a connection: a generation runs in this per-process
@@ -55,19 +56,6 @@ const WAITING_AFTER_MS = 2_000;
 const LOADING_RETRY_MS = [500, 1_000, 2_000, 4_000, 5_000];
 /** Prompts refused as too long are fitted again this often, each time to what the server said. */
 const MAX_REFITS = 2;
-/**
- * The shortest time between two wake-ups of a reply's followers while text arrives. Tokens
- * that arrive within one window go out as one event: a browser paints at most once a frame
- * anyway, and every event costs the server CPU (bench/README.md, "Batching deltas"). 15 ms keeps the pauses a
- * reader sees within about twice the model's own (10–15 ms a token); widening it already at 100
- * replies made their p99 gap 2.0–2.4× the model's for 7% less CPU. Past 100 running replies
- * it widens, up to 25 updates a second at 500, so the server keeps up with all of them
- * instead of falling behind on each.
- */
-export function batchWindowMs(runningReplies: number): number {
-  return Math.min(40, 15 + Math.max(0, Math.floor((runningReplies - 100) / 16)));
-}
-
 type AbortReason = { kind: "stopped" } | { kind: "interrupted" } | { kind: "timeout"; message: string } | { kind: "too long" };
 
 const GENERIC_FAILURE = "Something went wrong while generating the reply. Try again.";
@@ -94,10 +82,8 @@ export class Generation {
   private usage: { promptTokens: number; completionTokens: number } | null = null;
   private readonly controller = new AbortController();
   private readonly watchdog = new Watchdog();
-  /** Followers waiting for more text: woken together, at most once per batch window. */
-  private readonly waiting = new Set<() => void>();
-  private lastWake = -Infinity;
-  private wakeScheduled = false;
+  /** Who follows this reply: woken together, at most once per batch window. */
+  private readonly followers: ReplyFollowers;
   readonly done: Promise<MessageRow>;
 
   constructor(
@@ -106,6 +92,7 @@ export class Generation {
     private readonly request: { model: string; prompt: PromptSource },
   ) {
     this.plan = request.prompt.plan;
+    this.followers = new ReplyFollowers(deps.ticker);
     this.done = this.run();
   }
 
@@ -163,13 +150,13 @@ export class Generation {
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          this.waiting.add(resolve);
+          this.followers.wait(resolve);
         });
-        this.waiting.delete(wake!);
+        this.followers.forget(wake!);
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (wake) this.waiting.delete(wake);
+      if (wake) this.followers.forget(wake);
     }
   }
 
@@ -177,32 +164,11 @@ export class Generation {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 
-  /** New text: followers hear of it now, or when the current batch window closes. */
-  private textAdded() {
-    if (this.wakeScheduled) return;
-    const wait = this.lastWake + this.deps.ticker.windowMs() - performance.now();
-    if (wait <= 0) {
-      this.wakeFollowers();
-    } else {
-      this.wakeScheduled = true;
-      this.deps.ticker.schedule(this, wait);
-    }
-  }
-
-  /** Wakes the followers now; the ticker calls it when a batch window ends. */
-  wakeFollowers() {
-    this.wakeScheduled = false;
-    this.lastWake = performance.now();
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const wake of waiting) wake();
-  }
-
   private setPhase(phase: ReplyPhase | null) {
     if (this.phase === phase) return;
     this.phase = phase;
     this.phaseVersion++;
-    this.wakeFollowers();
+    this.followers.wakeNow();
   }
 
   private async run(): Promise<MessageRow> {
@@ -261,7 +227,7 @@ export class Generation {
             this.reasoningStartedAt ??= performance.now();
             this.reasoning += event.text;
             this.capLength("reasoning");
-            this.textAdded();
+            this.followers.changed();
             break;
           case "delta":
             this.tokenArrived();
@@ -270,7 +236,7 @@ export class Generation {
             }
             this.text += event.text;
             this.capLength("text");
-            this.textAdded();
+            this.followers.changed();
             break;
         }
       }
@@ -412,7 +378,7 @@ export class Generation {
     };
     this.phase = null;
     this.trySave();
-    this.wakeFollowers();
+    this.followers.wakeNow();
     return this.final;
   }
 
@@ -518,151 +484,4 @@ class Watchdog {
   disarm() {
     clearTimeout(this.timer);
   }
-}
-
-/**
- * One timer for the batched wake-ups of every running reply: with hundreds of replies the
- * server wakes once a window for all of them, not once a window for each.
- */
-export class BatchTicker {
-  private readonly due = new Set<{ wakeFollowers(): void }>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(readonly windowMs: () => number) {}
-
-  /** Wakes `generation` at the next beat, or in `waitMs` when none is due yet. */
-  schedule(generation: { wakeFollowers(): void }, waitMs: number): void {
-    this.due.add(generation);
-    this.timer ??= setTimeout(() => this.tick(), waitMs);
-  }
-
-  /** Wakes what is due and keeps the beat while text keeps coming; stops when nothing is due. */
-  private tick(): void {
-    const due = [...this.due];
-    this.due.clear();
-    for (const generation of due) generation.wakeFollowers();
-    this.timer = due.length > 0 ? setTimeout(() => this.tick(), this.windowMs()) : undefined;
-  }
-}
-
-export interface StartGeneration {
-  /** Whose reply it is, for the per-person limit on replies running at once. */
-  userId: string;
-  message: MessageRow;
-  model: string;
-  prompt: PromptSource;
-}
-
-/** The one registry of running generations in this process. */
-export class GenerationRegistry {
-  private readonly running = new Map<string, Generation>();
-  /** Running replies per person (for their limit, and to stop them all) and per conversation (one at a time). */
-  private readonly perUser = new Map<string, Set<Generation>>();
-  private readonly perConversation = new Map<string, number>();
-  private readonly retries = new Set<NodeJS.Timeout>();
-  private readonly deps: GenerationDeps;
-
-  constructor(deps: Omit<GenerationDeps, "ticker">) {
-    const ticker = new BatchTicker(() => batchWindowMs(this.running.size));
-    this.deps = { ...deps, ticker };
-  }
-
-  start({ userId, message, model, prompt }: StartGeneration): Generation {
-    const generation = new Generation(this.deps, message, { model, prompt });
-    this.running.set(message.id, generation);
-    addMember(this.perUser, userId, generation);
-    addCount(this.perConversation, message.conversationId, 1);
-    generation.done
-      .catch((error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
-      .finally(() => {
-        removeMember(this.perUser, userId, generation);
-        addCount(this.perConversation, message.conversationId, -1);
-        // Forgotten only once saved: from then on the database answers for it.
-        if (generation.trySave()) this.running.delete(message.id);
-        else this.retrySave(generation, 0);
-      });
-    return generation;
-  }
-
-  get(messageId: string): Generation | undefined {
-    return this.running.get(messageId);
-  }
-
-  runningFor(userId: string): number {
-    return this.perUser.get(userId)?.size ?? 0;
-  }
-
-  /** Stops the replies running in a conversation (it is being deleted). */
-  stopIn(conversationId: string): void {
-    for (const generation of this.running.values()) {
-      if (generation.message.conversationId === conversationId) void generation.stop();
-    }
-  }
-
-  /** Stops every reply a person has running, keeping their text (their account was disabled). */
-  async stopAllFor(userId: string): Promise<void> {
-    await Promise.all([...(this.perUser.get(userId) ?? [])].map((generation) => generation.stop()));
-  }
-
-  /** Whether a reply is being written in the conversation now (a `streaming` row left by a crash is not). */
-  isRunningIn(conversationId: string): boolean {
-    return this.perConversation.has(conversationId);
-  }
-
-  /**
-   * A reply the database could not take (locked by another process, disk full) is saved again
-   * after 1, 2, 4… up to 30 s. Until then it stays here, so followers still get it.
-   */
-  private retrySave(generation: Generation, attempt: number): void {
-    const timer = setTimeout(
-      () => {
-        this.retries.delete(timer);
-        if (generation.trySave()) this.running.delete(generation.messageId);
-        else this.retrySave(generation, attempt + 1);
-      },
-      Math.min(30_000, 1_000 * 2 ** attempt),
-    );
-    this.retries.add(timer);
-  }
-
-  /** Saves every running reply as `interrupted` (shutdown), and tries once more to save the unsaved. */
-  async interruptAll(): Promise<void> {
-    await Promise.all([...this.running.values()].map((generation) => generation.interrupt()));
-    for (const timer of this.retries) clearTimeout(timer);
-    this.retries.clear();
-    for (const generation of this.running.values()) {
-      if (generation.trySave()) continue;
-      // Its row stays `streaming` with the last checkpoint: the next start marks it interrupted.
-      this.deps.logger.error({ messageId: generation.messageId }, "a reply could not be saved before shutdown");
-    }
-  }
-
-  /** Lets running replies finish for up to `ms`, then interrupts the rest (keeping their text). */
-  async drain(ms: number): Promise<void> {
-    const all = Promise.allSettled([...this.running.values()].map((generation) => generation.done));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
-    await this.interruptAll();
-  }
-}
-
-/** Sets that vanish when empty, so the map holds only what is running. */
-function addMember<T>(sets: Map<string, Set<T>>, key: string, member: T): void {
-  const set = sets.get(key) ?? new Set<T>();
-  set.add(member);
-  sets.set(key, set);
-}
-
-function removeMember<T>(sets: Map<string, Set<T>>, key: string, member: T): void {
-  const set = sets.get(key);
-  set?.delete(member);
-  if (set?.size === 0) sets.delete(key);
-}
-
-/** Counts that vanish at zero, so the maps hold only what is running. */
-function addCount(counts: Map<string, number>, key: string, delta: number): void {
-  const count = (counts.get(key) ?? 0) + delta;
-  if (count > 0) counts.set(key, count);
-  else counts.delete(key);
 }

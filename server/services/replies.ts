@@ -9,7 +9,7 @@ import type { ModelLimits } from "../llm/context-window";
 import type { ModelCatalog } from "../llm/models";
 import { DEFAULT_TITLE, requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
-import type { GenerationRegistry } from "./generation";
+import type { GenerationRegistry } from "./generation-registry";
 import {
   hasMessages,
   insertMessage,

@@ -4,7 +4,7 @@ import { recordId } from "./inputs";
 import type { Db, Queryable } from "../db/client";
 import { passwordResets, sessions, userRoles, users, type UserRow } from "../db/schema";
 import { ServiceError } from "./errors";
-import type { GenerationRegistry } from "./generation";
+import type { GenerationRegistry } from "./generation-registry";
 import type { OpenStreams } from "./open-streams";
 
 export const setDisabledInput = z.object({ userId: recordId, disabled: z.boolean() });

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BatchTicker, batchWindowMs } from "../../server/services/generation";
+import { BatchTicker, batchWindowMs } from "../../server/services/reply-followers";
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 function reply() {
   const wakes: number[] = [];
-  return { wakes, wakeFollowers: () => wakes.push(Date.now()) };
+  return { wakes, wakeNow: () => wakes.push(Date.now()) };
 }
 
 describe("the beat that wakes running replies", () => {
