@@ -1,4 +1,4 @@
-import { and, desc, eq, exists, getTableColumns, lt, or, sql, type SQLWrapper } from "drizzle-orm";
+import { and, desc, eq, exists, or, sql, type SQLWrapper } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { LIMITS, modelId, recordId } from "./inputs";
@@ -7,6 +7,7 @@ import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
+import { messagePosition, messagesNewestFirst } from "./message-queries";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
 import type { GenerationRegistry } from "./generation-registry";
@@ -202,8 +203,6 @@ export async function createConversation(
  */
 export const MAX_PAGE_CHARS = 500_000;
 const MAX_PAGE_MESSAGES = 10_000;
-const READ_BATCH = 50;
-
 export function getConversation(
   { db }: Pick<ConversationDeps, "db">,
   userId: string,
@@ -212,54 +211,22 @@ export function getConversation(
   const conversation = requireConversation(db, userId, input.id);
   const limit = input.limit ?? MAX_PAGE_MESSAGES;
   const maxChars = Math.min(input.maxChars ?? MAX_PAGE_CHARS, MAX_PAGE_CHARS);
-  // Read newest first, a batch at a time, each after the last row read (an offset would walk
-  // past every earlier row again), and stop at the limits: never more than a batch past them.
-  let after = input.before ? anchorOf(db, input.id, input.before) : null;
+  const before = input.before ? messagePosition(db, input.id, input.before) : null;
+  if (before === undefined) throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
+  // Newest first, read a batch at a time, stopping at the limits.
   const latest: MessageRow[] = [];
   let chars = 0;
   let hasEarlier = false;
-  while (!hasEarlier) {
-    const batch = db
-      .select({ ...getTableColumns(messages), rowid: sql<number>`rowid` })
-      .from(messages)
-      .where(and(eq(messages.conversationId, input.id), after ? olderThan(after) : undefined))
-      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
-      .limit(READ_BATCH)
-      .all();
-    for (const { rowid: _, ...row } of batch) {
-      // The newest message always comes, however long: a page is never empty.
-      if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
-        hasEarlier = true;
-        break;
-      }
-      latest.push(row);
-      chars += row.content.length;
+  for (const row of messagesNewestFirst(db, input.id, before)) {
+    // The newest message always comes, however long: a page is never empty.
+    if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
+      hasEarlier = true;
+      break;
     }
-    if (batch.length < READ_BATCH) break;
-    after = batch.at(-1)!;
+    latest.push(row);
+    chars += row.content.length;
   }
   return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
-}
-
-interface RowPosition {
-  createdAt: Date;
-  rowid: number;
-}
-
-/** Where a message stands in the (created_at, rowid) order pages use. */
-function anchorOf(db: Db, conversationId: string, messageId: string): RowPosition {
-  const anchor = db
-    .select({ createdAt: messages.createdAt, rowid: sql<number>`rowid` })
-    .from(messages)
-    .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)))
-    .get();
-  if (!anchor) throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
-  return anchor;
-}
-
-/** Messages before a position, in the same order. */
-function olderThan(anchor: RowPosition) {
-  return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
 /** Title, model (one people may choose) and system prompt; `conversations.rename` is this with a title. */

@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type MessageRow } from "../db/schema";
@@ -96,6 +96,47 @@ export function* newestMessagesOf(db: Db, conversationId: string, pageSize = 100
     yield* page;
     if (page.length < pageSize) return;
   }
+}
+
+/** Where a message stands in the (created_at, rowid) order of a conversation's pages. */
+export interface RowPosition {
+  createdAt: Date;
+  rowid: number;
+}
+
+/** `undefined` when the message is not in the conversation. */
+export function messagePosition(db: Db, conversationId: string, messageId: string): RowPosition | undefined {
+  return db
+    .select({ createdAt: messages.createdAt, rowid: sql<number>`rowid` })
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)))
+    .get();
+}
+
+/**
+ * A conversation's messages, whole, newest first (before `before`, when given): read a batch
+ * at a time, each after the last row read (an offset would walk past every earlier row
+ * again), so a reader that stops early reads at most a batch past where it stopped.
+ */
+export function* messagesNewestFirst(db: Db, conversationId: string, before: RowPosition | null, batchSize = 50): Generator<MessageRow> {
+  let after = before;
+  for (;;) {
+    const batch = db
+      .select({ ...getTableColumns(messages), rowid: sql<number>`rowid` })
+      .from(messages)
+      .where(and(eq(messages.conversationId, conversationId), after ? olderThan(after) : undefined))
+      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
+      .limit(batchSize)
+      .all();
+    for (const { rowid: _, ...row } of batch) yield row;
+    if (batch.length < batchSize) return;
+    after = batch.at(-1)!;
+  }
+}
+
+/** Messages before a position, in the same order. */
+function olderThan(anchor: RowPosition) {
+  return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
 }
 
 export type NewMessage = Pick<
