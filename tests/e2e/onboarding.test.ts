@@ -160,4 +160,25 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     expect(new URL(page.url()).pathname).toBe("/");
     expect(await page.getByRole("link", { name: "Users" }).count()).toBe(0);
   });
+
+  it("copy buttons still copy where the browser refuses the Clipboard API (a plain-http LAN install)", async () => {
+    const admin = await createUser(suite.server.services, { role: "admin" });
+    const [key] = generateKeys(suite.server.services, null, { count: 1 });
+    const page = await newPage("copy-fallback");
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: suite.server.url });
+    // As on an http:// origin other than localhost: the asynchronous Clipboard API refuses.
+    await page.addInitScript(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError"));
+    });
+    await logIn(page, admin.username);
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    await page.goto(`${suite.server.url}/admin/keys`);
+    const row = page.getByRole("row", { name: new RegExp(key!.key) });
+    const before = await row.boundingBox();
+    await row.getByRole("button", { name: "Copy invite link" }).click();
+    await row.getByRole("button", { name: "Copied" }).waitFor();
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(`${suite.server.url}/register?key=${key!.key}`);
+    // The label changed; the row did not move.
+    expect(await row.boundingBox()).toEqual(before);
+  });
 });
