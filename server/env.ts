@@ -82,6 +82,8 @@ export const envSchema = z.object({
       /^(off|on|\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*,\s*)*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))$/,
       'expected "off", "on", "loopback", a number of proxies, or addresses and subnets separated by commas',
     )
+    // "100" would otherwise read as the address 0.0.0.100.
+    .refine((value) => !/^\d{3,}$/.test(value), "expected a number of proxies from 0 to 99")
     // Off unless told: otherwise a client could pick its own address for the limits.
     .default("off")
     .transform((value): boolean | number | string =>

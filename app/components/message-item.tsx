@@ -1,5 +1,5 @@
 import { memo, useEffect, useSyncExternalStore } from "react";
-import type { Message } from "../../server/services/conversations";
+import type { Message } from "~/lib/message-list";
 import type { LiveText } from "~/lib/live-text";
 import { CopyButton } from "./copy-button";
 import { RetryIcon } from "./icons";

@@ -22,6 +22,8 @@ describe("configuration", () => {
     expect(loadEnv({ TRUST_PROXY: "1" }).TRUST_PROXY).toBe(1);
     expect(loadEnv({ TRUST_PROXY: "loopback, 10.0.0.0/8, fd00::/8" }).TRUST_PROXY).toBe("loopback, 10.0.0.0/8, fd00::/8");
     expect(() => loadEnv({ TRUST_PROXY: "everyone" })).toThrow("TRUST_PROXY: expected");
+    // Not the address 0.0.0.100.
+    expect(() => loadEnv({ TRUST_PROXY: "100" })).toThrow("TRUST_PROXY: expected a number of proxies from 0 to 99");
   });
 
   it("treats an empty value as unset", () => {
