@@ -115,6 +115,7 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     consumeRegistrationKey(suite.server.services.db, used!.key, someone.id);
     for (const viewport of [
       { width: 1440, height: 900 },
+      { width: 1280, height: 860 },
       { width: 375, height: 740 },
     ]) {
       const page = await newPage(`admin-tables-${viewport.width}`, viewport);
