@@ -19,6 +19,7 @@ import { users } from "../server/db/schema";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { linkAsOneBranch } from "../tests/helpers/tree";
 
 const COUNT = Number(process.argv[2] ?? 1000);
 const REPLY_TOKENS = Number(process.argv[3] ?? 300);
@@ -63,6 +64,7 @@ for (let i = 0; i < rows.length; i += 200)
     .insert(messages)
     .values(rows.slice(i, i + 200))
     .run();
+linkAsOneBranch(database.db, conversationId);
 
 const login = await fetch(`${url}/api/trpc/auth.login`, {
   method: "POST",

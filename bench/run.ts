@@ -19,6 +19,7 @@ import { comparisonText, previousReport, readReport, saveReport, type BenchRepor
 import { median, percentile, processCpuSeconds, processRssBytes, round } from "./stats";
 import { startServerProcess } from "./server-process";
 import { teamgptStream, upstreamStream, type StreamTiming } from "./streams";
+import { linkAsOneBranch } from "../tests/helpers/tree";
 
 const quick = process.argv.includes("--quick");
 // A bad --compare file stops the run before it starts, not after it.
@@ -329,6 +330,7 @@ function seedConversation(userId: string, size: number): string {
         .values(rows.slice(i, i + 500))
         .run();
   });
+  linkAsOneBranch(database.db, id);
   return id;
 }
 
@@ -362,6 +364,7 @@ function seedLongReplies(userId: string, replies: number, replyChars: number): s
       })),
     )
     .run();
+  linkAsOneBranch(database.db, id);
   return id;
 }
 

@@ -65,6 +65,8 @@ export const conversations = sqliteTable(
     title: text("title").notNull(),
     model: text("model").notNull(),
     systemPrompt: text("system_prompt"),
+    // The branch shown: the last message of the path from the first message (a message tree).
+    currentLeafId: text("current_leaf_id"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" })
       .notNull()
@@ -97,7 +99,8 @@ export const messages = sqliteTable(
     error: text("error"),
     // Lets a client resend a message safely: the same id never makes a second message.
     clientMessageId: text("client_message_id"),
-    // An assistant reply points at the user message it answers.
+    // The message this one follows: a reply its question, a question the reply before it (null
+    // for a conversation's first messages). Siblings (same parent) are versions: edits, regenerations.
     parentId: text("parent_id"),
     finishReason: text("finish_reason", { enum: finishReasons }),
     promptTokens: integer("prompt_tokens"),

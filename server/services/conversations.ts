@@ -7,7 +7,7 @@ import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
-import { messagePosition, messagesNewestFirst } from "./message-queries";
+import { messageById, pathEndingAt } from "./message-queries";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
 import type { GenerationRegistry } from "./generation-registry";
@@ -79,12 +79,16 @@ export interface Conversation {
   systemPrompt: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The last message of the branch shown (messages form a tree); null before the first. */
+  currentLeafId: string | null;
 }
 
 /** docs/api.md `Message`, plus token usage when the model server reported it. */
 export interface Message {
   id: string;
   conversationId: string;
+  /** The message it follows: a reply its question, a question the reply before it. */
+  parentId: string | null;
   role: MessageRow["role"];
   content: string;
   /** A reasoning model's thinking ("" for none): shown folded, never sent back to the model. */
@@ -109,6 +113,7 @@ export function toConversation(row: ConversationRow): Conversation {
     systemPrompt: row.systemPrompt,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    currentLeafId: row.currentLeafId,
   };
 }
 
@@ -116,6 +121,7 @@ export function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
     conversationId: row.conversationId,
+    parentId: row.parentId,
     role: row.role,
     content: row.content,
     reasoning: row.reasoning,
@@ -211,13 +217,15 @@ export function getConversation(
   const conversation = requireConversation(db, userId, input.id);
   const limit = input.limit ?? MAX_PAGE_MESSAGES;
   const maxChars = Math.min(input.maxChars ?? MAX_PAGE_CHARS, MAX_PAGE_CHARS);
-  const before = input.before ? messagePosition(db, input.id, input.before) : null;
-  if (before === undefined) throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
-  // Newest first, read a batch at a time, stopping at the limits.
+  // The branch shown, from its end (or from before `before`) back, stopping at the limits.
+  const start = input.before ? messageById(db, input.before) : null;
+  if (start === undefined || (start && start.conversationId !== input.id)) {
+    throw new ServiceError("BAD_REQUEST", "That message is not in this conversation; reload the conversation.");
+  }
   const latest: MessageRow[] = [];
   let chars = 0;
   let hasEarlier = false;
-  for (const row of messagesNewestFirst(db, input.id, before)) {
+  for (const row of pathEndingAt(db, start ? start.parentId : conversation.currentLeafId)) {
     // The newest message always comes, however long: a page is never empty.
     if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
       hasEarlier = true;

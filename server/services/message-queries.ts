@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type MessageRow } from "../db/schema";
@@ -76,69 +76,6 @@ export function hasMessages(db: Db, conversationId: string): boolean {
   return query.get({ conversationId }) !== undefined;
 }
 
-/**
- * A conversation's messages, newest first, with what a prompt needs: read a page at a time, so
- * a prompt that fills its budget from the latest turns never reads the rest of a long history.
- */
-export function* newestMessagesOf(db: Db, conversationId: string, pageSize = 100) {
-  const query = preparedOnce(db, "newestMessagesOf", () =>
-    db
-      .select({ id: messages.id, role: messages.role, content: messages.content, status: messages.status })
-      .from(messages)
-      .where(eq(messages.conversationId, p("conversationId")))
-      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
-      .limit(p("limit"))
-      .offset(p("offset"))
-      .prepare(),
-  );
-  for (let offset = 0; ; offset += pageSize) {
-    const page = query.all({ conversationId, limit: pageSize, offset });
-    yield* page;
-    if (page.length < pageSize) return;
-  }
-}
-
-/** Where a message stands in the (created_at, rowid) order of a conversation's pages. */
-export interface RowPosition {
-  createdAt: Date;
-  rowid: number;
-}
-
-/** `undefined` when the message is not in the conversation. */
-export function messagePosition(db: Db, conversationId: string, messageId: string): RowPosition | undefined {
-  return db
-    .select({ createdAt: messages.createdAt, rowid: sql<number>`rowid` })
-    .from(messages)
-    .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)))
-    .get();
-}
-
-/**
- * A conversation's messages, whole, newest first (before `before`, when given): read a batch
- * at a time, each after the last row read (an offset would walk past every earlier row
- * again), so a reader that stops early reads at most a batch past where it stopped.
- */
-export function* messagesNewestFirst(db: Db, conversationId: string, before: RowPosition | null, batchSize = 50): Generator<MessageRow> {
-  let after = before;
-  for (;;) {
-    const batch = db
-      .select({ ...getTableColumns(messages), rowid: sql<number>`rowid` })
-      .from(messages)
-      .where(and(eq(messages.conversationId, conversationId), after ? olderThan(after) : undefined))
-      .orderBy(desc(messages.createdAt), desc(sql`rowid`))
-      .limit(batchSize)
-      .all();
-    for (const { rowid: _, ...row } of batch) yield row;
-    if (batch.length < batchSize) return;
-    after = batch.at(-1)!;
-  }
-}
-
-/** Messages before a position, in the same order. */
-function olderThan(anchor: RowPosition) {
-  return or(lt(messages.createdAt, anchor.createdAt), and(eq(messages.createdAt, anchor.createdAt), sql`rowid < ${anchor.rowid}`));
-}
-
 export type NewMessage = Pick<
   MessageRow,
   "id" | "conversationId" | "role" | "content" | "status" | "model" | "clientMessageId" | "parentId" | "createdAt"
@@ -166,26 +103,46 @@ export function insertMessage(db: Db, message: NewMessage): MessageRow {
 }
 
 /** A new turn moves the conversation to the top of the list and records the model it used. */
-export function recordTurn(db: Db, id: string, turn: { updatedAt: Date; model: string; title?: string }): void {
+/** A new turn: the conversation moves up the list, shows the branch ending at `leafId`, and maybe gets its title. */
+export function recordTurn(db: Db, id: string, turn: { updatedAt: Date; model: string; leafId: string; title?: string }): void {
   if (turn.title !== undefined) {
     const query = preparedOnce(db, "recordTurnTitled", () =>
       db
         .update(conversations)
-        .set({ updatedAt: setTo<Date>("updatedAt"), model: setTo<string>("model"), title: setTo<string>("title") })
+        .set({
+          updatedAt: setTo<Date>("updatedAt"),
+          model: setTo<string>("model"),
+          currentLeafId: setTo<string>("leafId"),
+          title: setTo<string>("title"),
+        })
         .where(eq(conversations.id, p("id")))
         .prepare(),
     );
-    query.run({ id, updatedAt: turn.updatedAt, model: turn.model, title: turn.title });
+    query.run({ id, updatedAt: turn.updatedAt, model: turn.model, leafId: turn.leafId, title: turn.title });
     return;
   }
   const query = preparedOnce(db, "recordTurn", () =>
     db
       .update(conversations)
-      .set({ updatedAt: setTo<Date>("updatedAt"), model: setTo<string>("model") })
+      .set({ updatedAt: setTo<Date>("updatedAt"), model: setTo<string>("model"), currentLeafId: setTo<string>("leafId") })
       .where(eq(conversations.id, p("id")))
       .prepare(),
   );
-  query.run({ id, updatedAt: turn.updatedAt, model: turn.model });
+  query.run({ id, updatedAt: turn.updatedAt, model: turn.model, leafId: turn.leafId });
+}
+
+/**
+ * The path to a message from the first message, read backwards: the message itself, then
+ * its parent, and so on, one lookup by id each, as far as the reader goes. Other branches are
+ * never read, however many there are.
+ */
+export function* pathEndingAt(db: Db, messageId: string | null): Generator<MessageRow> {
+  for (let id = messageId; id !== null;) {
+    const row = messageById(db, id);
+    if (!row) return;
+    yield row;
+    id = row.parentId;
+  }
 }
 
 /** A finished reply moves its conversation to the top of the list. */
@@ -240,24 +197,9 @@ export function saveReply(db: Db, id: string, outcome: ReplyOutcome): MessageRow
   return query.get({ id, ...outcome });
 }
 
-/** The newest message of a conversation, in "oldest first" order: only it can be regenerated. */
-export function latestMessageIdOf(db: Db, conversationId: string): string | undefined {
-  return db
-    .select({ id: messages.id })
-    .from(messages)
-    .where(eq(messages.conversationId, conversationId))
-    .orderBy(desc(messages.createdAt), desc(sql`rowid`))
-    .limit(1)
-    .get()?.id;
-}
-
 /** A reply no generation here owns, stopped where it was. */
 export function markStopped(db: Db, id: string): MessageRow | undefined {
   return db.update(messages).set({ status: "stopped" }).where(eq(messages.id, id)).returning().get();
-}
-
-export function removeMessage(db: Db, id: string): void {
-  db.delete(messages).where(eq(messages.id, id)).run();
 }
 
 /** Every reply still marked streaming, marked interrupted with `error`: how many there were. */

@@ -3,7 +3,7 @@ import { fitPrompt, PromptTooLongError, type ContextLimits } from "../llm/contex
 import type { ChatTurn } from "../llm/provider";
 import { ServiceError } from "./errors";
 import type { PromptSource } from "./generation";
-import { newestMessagesOf } from "./message-queries";
+import { pathEndingAt } from "./message-queries";
 import type { ChatDeps } from "./replies";
 
 /** What a reply's model is sent, fitted to its context window (context-window.ts). */
@@ -32,10 +32,7 @@ export function checkFits(deps: Pick<ChatDeps, "modelLimits">, conversation: Con
 
 export function promptSource(deps: ChatDeps, conversation: ConversationRow, question: MessageRow, model: string): PromptSource {
   const refit = (limits: ContextLimits) =>
-    fitPrompt(
-      { system: conversation.systemPrompt, question: question.content, history: turnsBefore(deps, conversation.id, question.id) },
-      limits,
-    );
+    fitPrompt({ system: conversation.systemPrompt, question: question.content, history: turnsBefore(deps, question) }, limits);
   return { plan: refit(deps.modelLimits.limitsFor(model)), refit };
 }
 
@@ -43,15 +40,10 @@ export function promptSource(deps: ChatDeps, conversation: ConversationRow, ques
  * The turns before a message, newest first, read a page at a time as far as the caller goes:
  * a long conversation costs no more than a short one. CHAT_HISTORY_CHARS, when set, caps them.
  */
-function* turnsBefore(deps: ChatDeps, conversationId: string, questionId: string): Generator<ChatTurn> {
-  let found = false;
+function* turnsBefore(deps: ChatDeps, question: MessageRow): Generator<ChatTurn> {
   let chars = 0;
-  for (const row of newestMessagesOf(deps.db, conversationId)) {
-    // Newer than the question: the reply being written for it.
-    if (!found) {
-      found = row.id === questionId;
-      continue;
-    }
+  // The question's own branch only: never a turn of another version.
+  for (const row of pathEndingAt(deps.db, question.parentId)) {
     if (!isUsableTurn(row)) continue;
     chars += row.content.length;
     if (deps.env.CHAT_HISTORY_CHARS !== undefined && chars > deps.env.CHAT_HISTORY_CHARS) return;

@@ -13,14 +13,12 @@ import type { GenerationRegistry } from "./generation-registry";
 import {
   hasMessages,
   insertMessage,
-  latestMessageIdOf,
   markInterrupted,
   markStopped,
   messageByClientId,
   messageById,
   messageOfUser,
   recordTurn,
-  removeMessage,
   replyTo,
 } from "./message-queries";
 import { checkFits, fitOrRefuse, promptSource } from "./prompt";
@@ -115,13 +113,15 @@ function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof
     status: "complete",
     model: null,
     clientMessageId: input.clientMessageId ?? null,
-    parentId: null,
+    // It continues the branch shown.
+    parentId: conversation.currentLeafId,
     createdAt: new Date(now),
   });
   const assistantMessage = insertEmptyReply(db, userMessage, input.model);
   recordTurn(db, conversation.id, {
     updatedAt: new Date(now),
     model: input.model,
+    leafId: assistantMessage.id,
     ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
   });
   return { userMessage, assistantMessage };
@@ -193,17 +193,17 @@ export async function regenerateReply(
   const { reply, question } = requireReply(deps.db, userId, messageId);
   requireCapacity(deps, userId);
   const conversation = requireConversation(deps.db, userId, reply.conversationId);
-  if (!question || latestMessageIdOf(deps.db, conversation.id) !== reply.id) {
+  if (!question || conversation.currentLeafId !== reply.id) {
     throw new ServiceError("BAD_REQUEST", "Only the latest reply of a conversation can be regenerated.");
   }
   if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
   const prompt = fitOrRefuse(() => promptSource(deps, conversation, question, chosen));
-  // The prepared queries run on the one connection, inside this transaction too.
+  // The old reply stays, a sibling version of the new one. The prepared queries run on the
+  // one connection, inside this transaction too.
   const fresh = deps.db.transaction(() => {
-    removeMessage(deps.db, reply.id);
     const row = insertEmptyReply(deps.db, question, chosen);
-    recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen });
+    recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen, leafId: row.id });
     return row;
   });
   deps.generations.start({ userId, message: fresh, model: chosen, prompt });

@@ -9,6 +9,7 @@ import { createSessionToken, validateSessionToken } from "../../server/auth/sess
 import { createContextInner, type AppRuntime } from "../../server/trpc/context";
 import { createCaller } from "../../server/trpc/root";
 import { FAKE_MODELS } from "./upstream";
+import { linkAsOneBranch } from "./tree";
 
 export const TEST_PASSWORD = "correct horse battery";
 
@@ -49,6 +50,7 @@ export function createConversation(
     .insert(messages)
     .values(turns.map((turn, i) => ({ id: newId(), conversationId: id, ...turn, createdAt: new Date(start + i * 1000) })))
     .run();
+  linkAsOneBranch(services.db, id);
   return id;
 }
 

@@ -7,6 +7,7 @@ import { startServer } from "../../server/server";
 import { removeDatabaseFile, testEnv } from "../helpers/db";
 import { createUser } from "../helpers/factories";
 import { createAppRuntime } from "../../server/app-runtime";
+import { linkAsOneBranch } from "../helpers/tree";
 
 describe("after a crash", () => {
   it("the next start marks replies left streaming as interrupted and keeps every earlier message", async () => {
@@ -35,6 +36,7 @@ describe("after a crash", () => {
         },
       ])
       .run();
+    linkAsOneBranch(database.db, "crashconv0000001");
     await close();
     database.close();
     // What a SIGKILL leaves: the file as it was, opened by a new process.

@@ -6,6 +6,7 @@ import { markInterruptedReplies } from "../../server/services/replies";
 import { collect, eventually, lastEvent, textOf } from "../helpers/chat";
 import { callerFor, createUser } from "../helpers/factories";
 import { useModelServerSuite } from "../helpers/suites";
+import { linkAsOneBranch } from "../helpers/tree";
 
 const suite = useModelServerSuite();
 
@@ -172,6 +173,33 @@ describe("regenerating a reply", () => {
   });
 });
 
+describe("a conversation is a tree", () => {
+  it("a regenerated reply is a new version beside the old one, which is kept; the next message follows the new one", async () => {
+    const { api, conversation } = await signedIn();
+    suite.upstream.enqueue({ kind: "reply", text: "first answer" });
+    const first = await api.chat.send({ conversationId: conversation.id, content: "question" });
+    suite.upstream.enqueue({ kind: "reply", text: "second answer" });
+    const { assistantMessage } = await api.chat.regenerate({ messageId: first.assistantMessage.id });
+    await suite.services.generations.get(assistantMessage.id)?.done;
+
+    // Both versions are stored, under the same question; the page shows the newer.
+    expect(storedMessage(first.assistantMessage.id)).toMatchObject({ content: "first answer", parentId: first.userMessage.id });
+    expect(storedMessage(assistantMessage.id)).toMatchObject({ content: "second answer", parentId: first.userMessage.id });
+    const shown = (await api.conversations.get({ id: conversation.id })).messages;
+    expect(shown.map((message) => message.content)).toEqual(["question", "second answer"]);
+
+    // The model sees the branch shown: never the other version.
+    suite.upstream.enqueue({ kind: "reply", text: "third" });
+    const next = await api.chat.send({ conversationId: conversation.id, content: "and then?" });
+    expect(storedMessage(next.userMessage.id).parentId).toBe(assistantMessage.id);
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([
+      { role: "user", content: "question" },
+      { role: "assistant", content: "second answer" },
+      { role: "user", content: "and then?" },
+    ]);
+  });
+});
+
 describe("stopping a reply", () => {
   it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
     const { api, conversation } = await signedIn();
@@ -296,6 +324,7 @@ describe("failures are visible and recoverable", () => {
         createdAt: new Date(now + 10),
       })
       .run();
+    linkAsOneBranch(suite.services.db, conversation.id);
     expect(markInterruptedReplies(suite.services.db)).toBe(1);
     const events = await collect(await api.chat.resume({ messageId: "crashedreply0001" }));
     expect(textOf(events)).toBe("half a rep");
@@ -310,6 +339,7 @@ describe("failures are visible and recoverable", () => {
       .insert(messages)
       .values({ id: "crashedreply0002", conversationId: conversation.id, role: "assistant", content: "", status: "streaming" })
       .run();
+    linkAsOneBranch(suite.services.db, conversation.id);
     const reply = await api.chat.send({ conversationId: conversation.id, content: "still there?" });
     expect(reply.assistantMessage).toMatchObject({ status: "complete", content: expect.any(String) });
   });
@@ -416,6 +446,7 @@ describe("what the model is sent", () => {
       createdAt: new Date(start + i * 1000),
     }));
     suite.services.db.insert(messages).values(history).run();
+    linkAsOneBranch(suite.services.db, conversation.id);
     await api.chat.send({ conversationId: conversation.id, content: "and now?" });
     const expected = history.filter((message) => message.status === "complete").map(({ role, content }) => ({ role, content }));
     expect(suite.upstream.requests.at(-1)!.messages).toEqual([...expected, { role: "user", content: "and now?" }]);

@@ -111,4 +111,45 @@ describe("upgrading a database made by the previous release", () => {
       old.dispose();
     }
   });
+
+  it("0007: every conversation becomes one branch, in the order it showed, none lost or reordered", () => {
+    const old = databaseMigratedUpTo("0006_password_resets");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into conversations (id, user_id, title, model) values ('c1', 'u1', 'Long', 'm'), ('c2', 'u1', 'Empty', 'm'), ('c3', 'u1', 'Other', 'm');
+        insert into messages (id, conversation_id, role, content, status, created_at, parent_id) values
+          ('q1', 'c1', 'user', 'first', 'complete', 1000, null),
+          ('a1', 'c1', 'assistant', 'one', 'complete', 1001, 'q1'),
+          ('q2', 'c1', 'user', 'second', 'complete', 2000, null),
+          ('a2', 'c1', 'assistant', 'failed', 'error', 2001, 'q2'),
+          -- Same millisecond: rowid decides, as the pages did.
+          ('q3', 'c1', 'user', 'third', 'complete', 3000, null),
+          ('a3', 'c1', 'assistant', 'three', 'complete', 3000, 'q3'),
+          ('x1', 'c3', 'user', 'elsewhere', 'complete', 2500, null);
+      `);
+      const before = sqlite.prepare("select id, content, status from messages order by conversation_id, created_at, rowid").all();
+      old.upgrade();
+      expect(sqlite.prepare("select id, content, status from messages order by conversation_id, created_at, rowid").all()).toEqual(before);
+      expect(
+        sqlite.prepare("select id, parent_id as parentId from messages where conversation_id = 'c1' order by created_at, rowid").all(),
+      ).toEqual([
+        { id: "q1", parentId: null },
+        { id: "a1", parentId: "q1" },
+        { id: "q2", parentId: "a1" },
+        { id: "a2", parentId: "q2" },
+        { id: "q3", parentId: "a2" },
+        { id: "a3", parentId: "q3" },
+      ]);
+      expect(sqlite.prepare("select parent_id as parentId from messages where id = 'x1'").get()).toEqual({ parentId: null });
+      expect(sqlite.prepare("select id, current_leaf_id as leaf from conversations order by id").all()).toEqual([
+        { id: "c1", leaf: "a3" },
+        { id: "c2", leaf: null },
+        { id: "c3", leaf: "x1" },
+      ]);
+    } finally {
+      old.dispose();
+    }
+  });
 });

@@ -31,7 +31,7 @@ export const chatRouter = createTRPCRouter({
     for await (const event of replyEvents(ctx, ctx.user.id, input, ctx.streamSignal)) yield tracked(event.id, event.data);
   }),
 
-  /** Replaces the latest reply with a new one; follow it with `chat.resume`. */
+  /** A new version of the latest reply (the old one is kept, not shown); follow it with `chat.resume`. */
   regenerate: protectedProcedure
     .input(regenerateInput)
     .mutation(async ({ ctx, input }) => ({ assistantMessage: await regenerateReply(ctx, ctx.user.id, input) })),
