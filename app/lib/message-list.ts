@@ -2,7 +2,9 @@ import type { RouterOutputs } from "../../client";
 
 /** A conversation's messages as the page holds them, typed by what the API answers. */
 export type Conversation = RouterOutputs["conversations"]["get"]["conversation"];
-export type Message = RouterOutputs["conversations"]["get"]["messages"][number];
+type PageMessage = RouterOutputs["conversations"]["get"]["messages"][number];
+/** A message of the page: from a page it knows its versions; from a stream event, not yet. */
+export type Message = Omit<PageMessage, "versionIds"> & Partial<Pick<PageMessage, "versionIds">>;
 export type StreamEvent = RouterOutputs["chat"]["resume"] extends AsyncIterable<infer E> ? E : never;
 
 /**

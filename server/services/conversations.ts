@@ -7,7 +7,7 @@ import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
-import { messageById, pathEndingAt } from "./message-queries";
+import { childIdsOf, messageById, newestLeafUnder, pathEndingAt, showBranchEndingAt } from "./message-queries";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
 import type { GenerationRegistry } from "./generation-registry";
@@ -28,6 +28,9 @@ export const getConversationInput = z.object({
   /** Fewer messages when the latest are long: at most this many characters of text (never more than MAX_PAGE_CHARS, never none). */
   maxChars: z.number().int().min(1).optional(),
 });
+
+/** Shows the branch through a message (its newest continuation), and answers its page as `get` does. */
+export const showBranchInput = getConversationInput.omit({ before: true }).extend({ messageId: recordId });
 
 export const listConversationsInput = z
   .object({
@@ -213,7 +216,7 @@ export function getConversation(
   { db }: Pick<ConversationDeps, "db">,
   userId: string,
   input: z.infer<typeof getConversationInput>,
-): { conversation: Conversation; messages: Message[]; hasEarlier: boolean } {
+): ConversationPage {
   const conversation = requireConversation(db, userId, input.id);
   const limit = input.limit ?? MAX_PAGE_MESSAGES;
   const maxChars = Math.min(input.maxChars ?? MAX_PAGE_CHARS, MAX_PAGE_CHARS);
@@ -234,7 +237,41 @@ export function getConversation(
     latest.push(row);
     chars += row.content.length;
   }
-  return { conversation: toConversation(conversation), messages: latest.reverse().map(toMessage), hasEarlier };
+  const versionsOf = versionLookup(db, conversation.id);
+  return {
+    conversation: toConversation(conversation),
+    messages: latest.reverse().map((row) => ({ ...toMessage(row), versionIds: versionsOf(row.parentId) })),
+    hasEarlier,
+  };
+}
+
+/** A page of the branch shown; each message with the ids of its versions (itself among them), oldest first. */
+export interface ConversationPage {
+  conversation: Conversation;
+  messages: (Message & { versionIds: string[] })[];
+  hasEarlier: boolean;
+}
+
+/** The versions under each parent, read once per parent for a page. */
+function versionLookup(db: Db, conversationId: string): (parentId: string | null) => string[] {
+  const known = new Map<string | null, string[]>();
+  return (parentId) => {
+    let ids = known.get(parentId);
+    if (!ids) known.set(parentId, (ids = childIdsOf(db, conversationId, parentId)));
+    return ids;
+  };
+}
+
+/**
+ * Shows another version: the branch through `messageId`, down its newest continuation
+ * (ChatGPT's "‹ 2/3 ›"). The choice is the conversation's, so another device shows it too.
+ */
+export function showBranch({ db }: Pick<ConversationDeps, "db">, userId: string, input: z.infer<typeof showBranchInput>): ConversationPage {
+  requireConversation(db, userId, input.id);
+  const message = messageById(db, input.messageId);
+  if (!message || message.conversationId !== input.id) throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
+  showBranchEndingAt(db, input.id, newestLeafUnder(db, input.id, message.id));
+  return getConversation({ db }, userId, { id: input.id, limit: input.limit, maxChars: input.maxChars });
 }
 
 /** Title, model (one people may choose) and system prompt; `conversations.rename` is this with a title. */

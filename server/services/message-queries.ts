@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { preparedOnce } from "../db/prepared";
 import { conversations, messages, type MessageRow } from "../db/schema";
@@ -74,6 +74,44 @@ export function hasMessages(db: Db, conversationId: string): boolean {
       .prepare(),
   );
   return query.get({ conversationId }) !== undefined;
+}
+
+/** The messages that follow `parentId` (null: a conversation's first messages), oldest first: its versions. */
+export function childIdsOf(db: Db, conversationId: string, parentId: string | null): string[] {
+  const query =
+    parentId === null
+      ? preparedOnce(db, "firstMessageIds", () =>
+          db
+            .select({ id: messages.id })
+            .from(messages)
+            .where(and(eq(messages.conversationId, p("conversationId")), isNull(messages.parentId)))
+            .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+            .prepare(),
+        )
+      : preparedOnce(db, "childIds", () =>
+          db
+            .select({ id: messages.id })
+            .from(messages)
+            .where(and(eq(messages.conversationId, p("conversationId")), eq(messages.parentId, p("parentId"))))
+            .orderBy(asc(messages.createdAt), asc(sql`rowid`))
+            .prepare(),
+        );
+  return query.all({ conversationId, parentId }).map((row) => row.id);
+}
+
+/** The end of the newest branch through a message: its newest child's, and so on. */
+export function newestLeafUnder(db: Db, conversationId: string, messageId: string): string {
+  let leaf = messageId;
+  for (;;) {
+    const children = childIdsOf(db, conversationId, leaf);
+    const newest = children.at(-1);
+    if (!newest) return leaf;
+    leaf = newest;
+  }
+}
+
+export function showBranchEndingAt(db: Db, conversationId: string, leafId: string): void {
+  db.update(conversations).set({ currentLeafId: leafId }).where(eq(conversations.id, conversationId)).run();
 }
 
 export type NewMessage = Pick<

@@ -53,7 +53,15 @@ export const sendMessageInput = z.object({
     .refine((text) => text.trim() !== "", MESSAGE_REFUSALS.empty),
   clientMessageId: z.string().min(1).max(100).optional(),
   model: modelId.optional(),
+  /**
+   * The reply the message answers (a branch of its own from there), or null for a new first
+   * message; omitted, it continues the branch the conversation shows.
+   */
+  parentId: recordId.nullable().optional(),
 });
+
+/** Edit and resend: a new version of a message of yours, answered; the old one and its branch stay. */
+export const editMessageInput = sendMessageInput.omit({ conversationId: true, parentId: true }).extend({ messageId: recordId });
 
 export const streamInput = sendMessageInput.extend({ lastEventId });
 export const resumeInput = z.object({ messageId: recordId, lastEventId });
@@ -88,10 +96,11 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   if (deps.generations.isRunningIn(conversation.id)) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
+  const parentId = input.parentId === undefined ? conversation.currentLeafId : requireReplyToFollow(db, conversation.id, input.parentId);
   // Said before anything is stored, so the message stays in the composer to be shortened.
   checkFits(deps, conversation, input.content, model);
 
-  const pair = db.transaction(() => insertPair(db, conversation, { ...input, model }));
+  const pair = db.transaction(() => insertPair(db, conversation, { ...input, model, parentId }));
   deps.quota.added(userId, input.content.length);
   deps.generations.start({
     userId,
@@ -102,7 +111,21 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   return pair;
 }
 
-function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof sendMessageInput> & { model: string }): ReplyPair {
+/** A message may follow a reply of its conversation, or nothing (a new first message). */
+function requireReplyToFollow(db: Db, conversationId: string, parentId: string | null): string | null {
+  if (parentId === null) return null;
+  const parent = messageById(db, parentId);
+  if (!parent || parent.conversationId !== conversationId || parent.role !== "assistant") {
+    throw new ServiceError("BAD_REQUEST", "A message can follow only a reply of the same conversation.", "parentId");
+  }
+  return parent.id;
+}
+
+function insertPair(
+  db: Db,
+  conversation: ConversationRow,
+  input: z.infer<typeof sendMessageInput> & { model: string; parentId: string | null },
+): ReplyPair {
   const now = Date.now();
   const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(db, conversation.id);
   const userMessage = insertMessage(db, {
@@ -113,8 +136,7 @@ function insertPair(db: Db, conversation: ConversationRow, input: z.infer<typeof
     status: "complete",
     model: null,
     clientMessageId: input.clientMessageId ?? null,
-    // It continues the branch shown.
-    parentId: conversation.currentLeafId,
+    parentId: input.parentId,
     createdAt: new Date(now),
   });
   const assistantMessage = insertEmptyReply(db, userMessage, input.model);
@@ -208,6 +230,14 @@ export async function regenerateReply(
   });
   deps.generations.start({ userId, message: fresh, model: chosen, prompt });
   return toMessage(fresh);
+}
+
+/** `chat.edit`: a new version of one of your messages, beside it, answered like a new message. */
+export async function editMessage(deps: ChatDeps, userId: string, input: z.infer<typeof editMessageInput>) {
+  const edited = messageOfUser(deps.db, userId, input.messageId);
+  if (!edited || edited.role !== "user") throw new ServiceError("NOT_FOUND", "That message does not exist, or it is not yours.");
+  const { messageId: _, ...message } = input;
+  return startReplyMessages(deps, userId, { ...message, conversationId: edited.conversationId, parentId: edited.parentId });
 }
 
 /** `chat.start`: the reply started, answered at once; its text follows by `chat.resume`. */

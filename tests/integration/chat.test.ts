@@ -200,6 +200,88 @@ describe("a conversation is a tree", () => {
   });
 });
 
+describe("versions: edit and resend, choose a branch", () => {
+  async function conversationOfTwoTurns() {
+    const { api, conversation } = await signedIn();
+    suite.upstream.enqueue({ kind: "reply", text: "a1" }, { kind: "reply", text: "a2" });
+    const first = await api.chat.send({ conversationId: conversation.id, content: "q1" });
+    const second = await api.chat.send({ conversationId: conversation.id, content: "q2" });
+    return { api, conversation, first, second };
+  }
+  const shown = async (api: Awaited<ReturnType<typeof signedIn>>["api"], id: string) =>
+    (await api.conversations.get({ id })).messages.map((message) => [message.content, message.versionIds.length]);
+
+  it("editing a message makes a sibling with the new text and answers it; the old branch stays whole", async () => {
+    const { api, conversation, first, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "a2 again" });
+    const edited = await api.chat.edit({ messageId: second.userMessage.id, content: "q2, better" });
+    await suite.services.generations.get(edited.assistantMessage.id)?.done;
+    expect(edited.userMessage.parentId).toBe(first.assistantMessage.id);
+    expect(await shown(api, conversation.id)).toEqual([
+      ["q1", 1],
+      ["a1", 1],
+      ["q2, better", 2],
+      ["a2 again", 1],
+    ]);
+    // The model saw the new branch only.
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([
+      { role: "user", content: "q1" },
+      { role: "assistant", content: "a1" },
+      { role: "user", content: "q2, better" },
+    ]);
+    // The old version, and the reply under it, are still there: choosing it shows them.
+    const back = await api.conversations.showBranch({ id: conversation.id, messageId: second.userMessage.id });
+    expect(back.messages.map((message) => message.content)).toEqual(["q1", "a1", "q2", "a2"]);
+    expect(back.messages[2]!.versionIds).toEqual([second.userMessage.id, edited.userMessage.id]);
+    // Remembered by the conversation, for a reload or another device.
+    expect((await api.conversations.get({ id: conversation.id })).conversation.currentLeafId).toBe(second.assistantMessage.id);
+  });
+
+  it("editing the first message starts a new first message; counts stay right after regenerating on either branch", async () => {
+    const { api, conversation, first } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "b1" });
+    const edited = await api.chat.edit({ messageId: first.userMessage.id, content: "q1 other" });
+    await suite.services.generations.get(edited.assistantMessage.id)?.done;
+    expect(edited.userMessage.parentId).toBeNull();
+    suite.upstream.enqueue({ kind: "reply", text: "b1 again" });
+    const again = await api.chat.regenerate({ messageId: edited.assistantMessage.id });
+    await suite.services.generations.get(again.assistantMessage.id)?.done;
+    expect(await shown(api, conversation.id)).toEqual([
+      ["q1 other", 2],
+      ["b1 again", 2],
+    ]);
+    const old = await api.conversations.showBranch({ id: conversation.id, messageId: first.userMessage.id });
+    expect(old.messages.map((message) => [message.content, message.versionIds.length])).toEqual([
+      ["q1", 2],
+      ["a1", 1],
+      ["q2", 1],
+      ["a2", 1],
+    ]);
+  });
+
+  it("a message can branch from any reply of its conversation (parentId), and only from a reply", async () => {
+    const { api, conversation, first, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "from a1" });
+    const branched = await api.chat.send({ conversationId: conversation.id, content: "q2 alt", parentId: first.assistantMessage.id });
+    expect(branched.userMessage.parentId).toBe(first.assistantMessage.id);
+    expect(suite.upstream.requests.at(-1)!.messages.map((message) => message.content)).toEqual(["q1", "a1", "q2 alt"]);
+    for (const parentId of [second.userMessage.id, "nosuchmessage000"]) {
+      await expect(api.chat.send({ conversationId: conversation.id, content: "x", parentId })).rejects.toMatchObject({
+        code: "BAD_REQUEST",
+      });
+    }
+    // A reply of another conversation, even one's own, is not a place to continue from.
+    const mine = await api.conversations.create({});
+    await expect(api.chat.send({ conversationId: mine.id, content: "x", parentId: first.assistantMessage.id })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    const elsewhere = (await signedIn()).conversation;
+    await expect(api.chat.send({ conversationId: elsewhere.id, content: "x", parentId: first.assistantMessage.id })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+});
+
 describe("stopping a reply", () => {
   it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
     const { api, conversation } = await signedIn();

@@ -12,7 +12,7 @@ import { startTestUpstream, upstreamEnv } from "../helpers/upstream";
  */
 let upstream: FakeUpstream;
 let services: TestServices;
-let owner: { conversationId: string; replyId: string; runningReplyId: string; runningConversationId: string };
+let owner: { conversationId: string; userMessageId: string; replyId: string; runningReplyId: string; runningConversationId: string };
 
 beforeAll(async () => {
   ({ upstream } = await startTestUpstream());
@@ -20,7 +20,7 @@ beforeAll(async () => {
   const user = await createUser(services);
   const { api } = await callerFor(services, { userId: user.id });
   const conversation = await api.conversations.create({ title: "Owner's secrets" });
-  const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "private question" });
+  const { userMessage, assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "private question" });
   const running = await api.conversations.create({ title: "Owner's running chat" });
   upstream.enqueue({ kind: "reply", text: "slow ".repeat(200), tokenDelayMs: 50 });
   const stream = (await api.chat.stream({ conversationId: running.id, content: "long one" }))[Symbol.asyncIterator]();
@@ -28,6 +28,7 @@ beforeAll(async () => {
   void stream.return?.();
   owner = {
     conversationId: conversation.id,
+    userMessageId: userMessage.id,
     replyId: assistantMessage.id,
     runningReplyId: start.assistantMessage.id,
     runningConversationId: running.id,
@@ -66,8 +67,14 @@ const CASES: Record<string, Case> = {
   "conversations.rename": { kind: "ids", input: () => ({ id: owner.conversationId, title: "mine" }), expected: "NOT_FOUND" },
   "conversations.update": { kind: "ids", input: () => ({ id: owner.conversationId, systemPrompt: "leak" }), expected: "NOT_FOUND" },
   "conversations.delete": { kind: "ids", input: () => ({ id: owner.conversationId }), expected: "NOT_FOUND" },
+  "conversations.showBranch": {
+    kind: "ids",
+    input: () => ({ id: owner.conversationId, messageId: owner.replyId }),
+    expected: "NOT_FOUND",
+  },
   "chat.send": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
   "chat.start": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
+  "chat.edit": { kind: "ids", input: () => ({ messageId: owner.userMessageId, content: "changed" }), expected: "NOT_FOUND" },
   "chat.stream": {
     kind: "ids",
     input: () => ({ conversationId: owner.runningConversationId, content: "hi", lastEventId: `${owner.runningReplyId}:0` }),

@@ -4,6 +4,8 @@ import {
   regenerateInput,
   regenerateReply,
   resumeInput,
+  editMessage,
+  editMessageInput,
   sendAndWait,
   sendMessageInput,
   startReplyMessages,
@@ -21,6 +23,9 @@ export const chatRouter = createTRPCRouter({
    * the body: a stream's input travels in its URL, which servers and proxies cap at 8–16 KB.
    */
   start: protectedProcedure.input(sendMessageInput).mutation(({ ctx, input }) => startReplyMessages(ctx, ctx.user.id, input)),
+
+  /** Edit and resend: a new version of a message, answered at once; follow the reply with `chat.resume`. */
+  edit: protectedProcedure.input(editMessageInput).mutation(({ ctx, input }) => editMessage(ctx, ctx.user.id, input)),
 
   /** Starts a reply and streams it; a reconnect follows the same reply from where it left off. */
   stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input }) {

@@ -8,6 +8,8 @@ import {
   listConversations,
   listConversationsInput,
   renameConversationInput,
+  showBranch,
+  showBranchInput,
   updateConversation,
   updateConversationInput,
 } from "../../services/conversations";
@@ -23,6 +25,9 @@ export const conversationsRouter = createTRPCRouter({
   rename: protectedProcedure.input(renameConversationInput).mutation(({ ctx, input }) => updateConversation(ctx, ctx.user.id, input)),
 
   update: protectedProcedure.input(updateConversationInput).mutation(({ ctx, input }) => updateConversation(ctx, ctx.user.id, input)),
+
+  /** Shows another version: the branch through a message, answered as `get` pages it. */
+  showBranch: protectedProcedure.input(showBranchInput).mutation(({ ctx, input }) => showBranch(ctx, ctx.user.id, input)),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(({ ctx, input }) => {
     deleteConversation(ctx, ctx.user.id, input);
