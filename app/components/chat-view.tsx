@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { apiClient } from "~/lib/api-client";
-import { reconcile, type Conversation, type Message } from "~/lib/message-list";
+import { FIRST_PAGE, reconcile, type Conversation, type Message } from "~/lib/message-list";
 import { Composer } from "./composer";
 import { LiveMessage, MessageItem } from "./message-item";
 import { useAutoScroll } from "./use-auto-scroll";
@@ -34,6 +34,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     error,
     setError,
     send: sendReply,
+    edit,
     follow,
     stop,
     regenerate,
@@ -88,6 +89,40 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     }
   }, [conversation.id, messages, scroller, setError]);
 
+  // The new version replaces the edited message and everything after it on the page.
+  const editMessage = useCallback(
+    (messageId: string, content: string, accepted: () => void) =>
+      edit(messageId, content, () => {
+        accepted();
+        setMessages((current) =>
+          current.slice(
+            0,
+            Math.max(
+              0,
+              current.findIndex((message) => message.id === messageId),
+            ),
+          ),
+        );
+      }),
+    [edit],
+  );
+
+  const showVersion = useCallback(
+    (messageId: string) => {
+      setError(null);
+      apiClient()
+        .conversations.showBranch.mutate({ id: conversation.id, messageId, ...FIRST_PAGE })
+        .then(
+          (page) => {
+            setMessages(page.messages);
+            setHasEarlier(page.hasEarlier);
+          },
+          (failure: Error) => setError(failure.message),
+        );
+    },
+    [conversation.id, setError],
+  );
+
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
   const busy = live !== null || sending;
 
@@ -117,6 +152,8 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
                 busy={busy}
                 onRegenerate={regenerate}
                 onContinue={continueReply}
+                onEdit={editMessage}
+                onShowVersion={showVersion}
               />
             ),
           )}

@@ -1,8 +1,8 @@
-import { memo, useEffect, useSyncExternalStore } from "react";
+import { memo, useEffect, useState, useSyncExternalStore, type FormEvent } from "react";
 import type { Message } from "~/lib/message-list";
 import type { LiveText } from "~/lib/live-text";
 import { CopyButton } from "./copy-button";
-import { RetryIcon } from "./icons";
+import { PencilIcon, RetryIcon } from "./icons";
 import { Markdown, StreamingMarkdown } from "./markdown";
 
 interface MessageItemProps {
@@ -13,18 +13,38 @@ interface MessageItemProps {
   onRegenerate: (messageId: string) => void;
   /** Asks the model to go on after a reply that stopped at the length limit. */
   onContinue: () => void;
+  /** Edit and resend; `accepted` when the server took the new version. */
+  onEdit: (messageId: string, content: string, accepted: () => void) => void;
+  /** Shows another version of a message (its branch). */
+  onShowVersion: (messageId: string) => void;
 }
 
 const ROLE_LABEL = { user: "You", assistant: "Assistant", system: "System" } as const;
 
-export const MessageItem = memo(function MessageItem({ message, isLatestReply, busy, onRegenerate, onContinue }: MessageItemProps) {
+export const MessageItem = memo(function MessageItem({
+  message,
+  isLatestReply,
+  busy,
+  onRegenerate,
+  onContinue,
+  onEdit,
+  onShowVersion,
+}: MessageItemProps) {
+  const [editing, setEditing] = useState(false);
   const failed = message.status === "error" || message.status === "interrupted";
   const cutOff = message.status === "complete" && message.finishReason === "length";
   return (
     <article className={`message message-${message.role}`} aria-label={`${ROLE_LABEL[message.role]} said`} data-status={message.status}>
       <div className="message-body">
         {message.reasoning.trim() ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}
-        {message.role === "user" ? (
+        {message.role === "user" && editing ? (
+          <EditMessage
+            text={message.content}
+            busy={busy}
+            onCancel={() => setEditing(false)}
+            onSend={(content) => onEdit(message.id, content, () => setEditing(false))}
+          />
+        ) : message.role === "user" ? (
           <p className="user-text">{message.content}</p>
         ) : (
           <Markdown text={message.content} keep={message.status !== "streaming"} />
@@ -52,7 +72,15 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
         ) : null}
       </div>
       <div className="message-actions">
+        {message.versionIds && message.versionIds.length > 1 ? (
+          <Versions ids={message.versionIds} id={message.id} busy={busy} onShow={onShowVersion} />
+        ) : null}
         {message.content ? <CopyButton text={message.content} icon /> : null}
+        {message.role === "user" && !editing ? (
+          <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={busy} aria-label="Edit" title="Edit">
+            <PencilIcon />
+          </button>
+        ) : null}
         {isLatestReply && !failed && message.role === "assistant" ? (
           <button
             type="button"
@@ -70,6 +98,82 @@ export const MessageItem = memo(function MessageItem({ message, isLatestReply, b
     </article>
   );
 });
+
+/** "‹ 2/3 ›": which version of a message this is, and the way to the others. */
+function Versions({ ids, id, busy, onShow }: { ids: string[]; id: string; busy: boolean; onShow: (messageId: string) => void }) {
+  const index = ids.indexOf(id);
+  return (
+    <span className="versions" role="group" aria-label={`Version ${index + 1} of ${ids.length}`}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Previous version"
+        disabled={busy || index <= 0}
+        onClick={() => onShow(ids[index - 1]!)}
+      >
+        ‹
+      </button>
+      <span className="version-count" aria-hidden="true">
+        {index + 1}/{ids.length}
+      </span>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Next version"
+        disabled={busy || index >= ids.length - 1}
+        onClick={() => onShow(ids[index + 1]!)}
+      >
+        ›
+      </button>
+    </span>
+  );
+}
+
+/** Edit in place: Enter sends, Shift+Enter makes a new line, Escape cancels; the text stays if sending fails. */
+function EditMessage({
+  text,
+  busy,
+  onSend,
+  onCancel,
+}: {
+  text: string;
+  busy: boolean;
+  onSend: (content: string) => void;
+  onCancel: () => void;
+}) {
+  const [draft, setDraft] = useState(text);
+  const canSend = !busy && draft.trim() !== "" && draft !== text;
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (canSend) onSend(draft);
+  };
+  return (
+    <form className="edit-message" onSubmit={submit}>
+      <textarea
+        aria-label="Edited text"
+        value={draft}
+        autoFocus
+        rows={Math.min(12, Math.max(2, draft.split("\n").length))}
+        onChange={(event) => setDraft(event.target.value)}
+        onKeyDown={(event) => {
+          if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) submit(event);
+          else if (event.key === "Escape") {
+            event.preventDefault();
+            onCancel();
+          }
+        }}
+      />
+      <div className="edit-actions">
+        <button type="button" className="button secondary small" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="button primary small" disabled={!canSend}>
+          Send
+        </button>
+      </div>
+    </form>
+  );
+}
 
 /** The reply being written: the only message that renders on every frame of new text. */
 export function LiveMessage({ live, onGrow }: { live: LiveText; onGrow: () => void }) {

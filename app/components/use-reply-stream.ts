@@ -98,36 +98,51 @@ export function useReplyStream({
     [handleEvent, setLive],
   );
 
-  /** `onStarted`: the message is stored (the composer may let go of it). */
-  const send = useCallback(
-    (content: string, clientMessageId: string = crypto.randomUUID(), onStarted?: () => void) => {
+  /**
+   * Starts a reply by POST, then follows it from its first event: a message of any length fits
+   * in a body, while a stream's URL is capped at 8–16 KB by Node and by proxies. `accepted`:
+   * the server took the message (before its first event); `onStarted`: it is shown.
+   */
+  const startAndFollow = useCallback(
+    (start: () => Promise<{ assistantMessage: Message }>, { accepted, onStarted }: { accepted?: () => void; onStarted?: () => void }) => {
       setError(null);
       setSending(true);
       subscription.current?.unsubscribe();
       subscription.current = null;
       const mine = ++following.current;
       const failed = (failure: Error) => {
-        // The draft stays in the composer, so nothing typed is lost.
+        // The draft stays where it was typed, so nothing is lost.
         setSending(false);
         setLive(null);
         setError(failure.message);
       };
-      // Started by POST, then followed from its first event: a message of any length fits in a
-      // body, while a stream's URL is capped at 8–16 KB by Node and by proxies.
-      apiClient()
-        .chat.start.mutate({ conversationId, content, clientMessageId })
-        .then(({ assistantMessage }) => {
-          if (mine !== following.current) return;
-          subscription.current = apiClient().chat.resume.subscribe(
-            { messageId: assistantMessage.id },
-            {
-              onData: (event) => handleEvent(event, onStarted),
-              onError: failed,
-            },
-          );
-        }, failed);
+      start().then(({ assistantMessage }) => {
+        if (mine !== following.current) return;
+        accepted?.();
+        subscription.current = apiClient().chat.resume.subscribe(
+          { messageId: assistantMessage.id },
+          {
+            onData: (event) => handleEvent(event, onStarted),
+            onError: failed,
+          },
+        );
+      }, failed);
     },
-    [conversationId, handleEvent, setLive],
+    [handleEvent, setLive],
+  );
+
+  /** A new message at the end of the branch shown. */
+  const send = useCallback(
+    (content: string, clientMessageId: string = crypto.randomUUID(), onStarted?: () => void) =>
+      startAndFollow(() => apiClient().chat.start.mutate({ conversationId, content, clientMessageId }), { onStarted }),
+    [conversationId, startAndFollow],
+  );
+
+  /** Edit and resend: a new version of a message; `accepted` once the server took it. */
+  const edit = useCallback(
+    (messageId: string, content: string, accepted: () => void) =>
+      startAndFollow(() => apiClient().chat.edit.mutate({ messageId, content, clientMessageId: crypto.randomUUID() }), { accepted }),
+    [startAndFollow],
   );
 
   const stop = useCallback(async () => {
@@ -155,5 +170,5 @@ export function useReplyStream({
     [follow, setMessages],
   );
 
-  return { live, sending, error, setError, send, follow, stop, regenerate, stopFollowing };
+  return { live, sending, error, setError, send, edit, follow, stop, regenerate, stopFollowing };
 }

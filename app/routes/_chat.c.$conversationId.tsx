@@ -11,22 +11,14 @@ import { requireUser } from "~/lib/session.server";
 import type { ChatOutletContext } from "./_chat";
 import { LIMITS } from "../../client/limits";
 import { notFound } from "~/lib/responses.server";
+import { FIRST_PAGE } from "~/lib/message-list";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
-
-const INITIAL_MESSAGES = 40;
-/**
- * Rendering markdown costs the server ~0.7 µs a character the first time a reply is shown
- * (up to ~4 on crafted text; later, the HTML is kept), and the browser as much again to
- * hydrate it: a first page of long replies stops at about 60,000 characters (~0.05 s of
- * rendering), the browser loads the earlier ones on request.
- */
-const INITIAL_CHARS = 60_000;
 
 async function loadConversation(context: LoaderFunctionArgs["context"], id: string) {
   try {
     // The latest messages only: a 1,000-message conversation opens as fast as a short one.
-    return await context.api.conversations.get({ id, limit: INITIAL_MESSAGES, maxChars: INITIAL_CHARS });
+    return await context.api.conversations.get({ id, ...FIRST_PAGE });
   } catch (error) {
     // A mangled id (too long, say) is just as much not there.
     const { code } = context.describeError(error);

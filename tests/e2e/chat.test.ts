@@ -255,6 +255,53 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(await page.getByLabel("Message").inputValue()).toBe("");
   });
 
+  it("edit and resend, move between versions, reload onto the same version, regenerate keeps the old reply", async () => {
+    const { page } = await signedInPage("versions");
+    suite.upstream.enqueue({ kind: "reply", text: "Answer one." });
+    await send(page, "First question");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    const question = page.locator(".message-user").first();
+
+    // Escape takes an edit back.
+    await question.hover();
+    await question.getByRole("button", { name: "Edit", exact: true }).click();
+    await page.getByLabel("Edited text").fill("Never sent");
+    await page.getByLabel("Edited text").press("Escape");
+    await question.getByText("First question").waitFor();
+
+    // Enter sends the new version, answered on its own branch.
+    suite.upstream.enqueue({ kind: "reply", text: "Answer two." });
+    await question.hover();
+    await question.getByRole("button", { name: "Edit", exact: true }).click();
+    await page.getByLabel("Edited text").fill("First question, edited");
+    await page.getByLabel("Edited text").press("Enter");
+    await page.getByText("Answer two.").waitFor();
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    expect(await page.locator(".message").count()).toBe(2);
+    await page.getByRole("group", { name: "Version 2 of 2" }).waitFor();
+    expect(suite.upstream.requests.at(-1)?.messages.map((message) => message.content)).toEqual(["First question, edited"]);
+
+    // Back to the first version, with its own reply; the conversation remembers it.
+    await page.getByRole("button", { name: "Previous version" }).click();
+    await page.getByText("Answer one.").waitFor();
+    await page.getByRole("group", { name: "Version 1 of 2" }).waitFor();
+    await page.reload();
+    await page.getByText("Answer one.").waitFor();
+    await page.getByRole("group", { name: "Version 1 of 2" }).waitFor();
+    await screenshot(page, "versions");
+
+    // Regenerate: a second version of the reply; the first is one click away.
+    suite.upstream.enqueue({ kind: "reply", text: "Answer one, again." });
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    await page.getByText("Answer one, again.").waitFor();
+    await page.locator(".message-assistant").getByRole("group", { name: "Version 2 of 2" }).waitFor();
+    await page.locator(".message-assistant").getByRole("button", { name: "Previous version" }).click();
+    await page.getByText("Answer one.").waitFor();
+    await page.getByRole("button", { name: "Next version" }).last().focus();
+    await page.keyboard.press("Enter");
+    await page.getByText("Answer one, again.").waitFor();
+  });
+
   it("keeps the draft when sending fails", async () => {
     const { page } = await signedInPage("draft");
     suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
