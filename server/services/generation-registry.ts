@@ -3,9 +3,9 @@ import { BatchTicker, batchWindowMs } from "./reply-followers";
 import { Generation, type GenerationDeps, type PromptSource } from "./generation";
 
 /**
- * Which replies run in this process, by message, person and conversation: the rules "a few
- * at a time per person" and "one at a time per conversation" are asked here, and shutdown
- * stops them all. A reply itself is generation.ts.
+ * Which replies run in this process, by message and person: "a few at a time per person" and
+ * "a message cannot follow a reply still being written" are asked here, and shutdown stops
+ * them all. A reply itself is generation.ts.
  */
 
 export interface StartGeneration {
@@ -19,9 +19,8 @@ export interface StartGeneration {
 /** The one registry of running generations in this process. */
 export class GenerationRegistry {
   private readonly running = new Map<string, Generation>();
-  /** Running replies per person (for their limit, and to stop them all) and per conversation (one at a time). */
+  /** Running replies per person (for their limit, and to stop them all). */
   private readonly perUser = new Map<string, Set<Generation>>();
-  private readonly perConversation = new Map<string, number>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private readonly deps: GenerationDeps;
 
@@ -34,12 +33,10 @@ export class GenerationRegistry {
     const generation = new Generation(this.deps, message, { model, prompt });
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
-    addCount(this.perConversation, message.conversationId, 1);
     generation.done
       .catch((error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
       .finally(() => {
         removeMember(this.perUser, userId, generation);
-        addCount(this.perConversation, message.conversationId, -1);
         // Forgotten only once saved: from then on the database answers for it.
         if (generation.trySave()) this.running.delete(message.id);
         else this.retrySave(generation, 0);
@@ -65,11 +62,6 @@ export class GenerationRegistry {
   /** Stops every reply a person has running, keeping their text (their account was disabled). */
   async stopAllFor(userId: string): Promise<void> {
     await Promise.all([...(this.perUser.get(userId) ?? [])].map((generation) => generation.stop()));
-  }
-
-  /** Whether a reply is being written in the conversation now (a `streaming` row left by a crash is not). */
-  isRunningIn(conversationId: string): boolean {
-    return this.perConversation.has(conversationId);
   }
 
   /**
@@ -121,11 +113,4 @@ function removeMember<T>(sets: Map<string, Set<T>>, key: string, member: T): voi
   const set = sets.get(key);
   set?.delete(member);
   if (set?.size === 0) sets.delete(key);
-}
-
-/** Counts that vanish at zero, so the maps hold only what is running. */
-function addCount(counts: Map<string, number>, key: string, delta: number): void {
-  const count = (counts.get(key) ?? 0) + delta;
-  if (count > 0) counts.set(key, count);
-  else counts.delete(key);
 }

@@ -96,6 +96,11 @@ export class Generation {
     this.done = this.run();
   }
 
+  /** The reply has ended (its final message may still be waiting to be saved). */
+  get ended(): boolean {
+    return this.final !== null;
+  }
+
   get messageId(): string {
     return this.message.id;
   }

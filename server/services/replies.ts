@@ -93,10 +93,12 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   requireCapacity(deps, userId);
   deps.quota.requireRoomFor(userId, input.content.length);
   const model = requireModel(deps.models, input.model ?? conversation.model);
-  if (deps.generations.isRunningIn(conversation.id)) {
+  const parentId = input.parentId === undefined ? conversation.currentLeafId : requireReplyToFollow(db, conversation.id, input.parentId);
+  // One running reply per branch: a message cannot follow a reply still being written, but
+  // another branch (an edit of an earlier message, say) can start meanwhile.
+  if (parentId !== null && deps.generations.get(parentId)?.ended === false) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
-  const parentId = input.parentId === undefined ? conversation.currentLeafId : requireReplyToFollow(db, conversation.id, input.parentId);
   // Said before anything is stored, so the message stays in the composer to be shortened.
   checkFits(deps, conversation, input.content, model);
 

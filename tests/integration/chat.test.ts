@@ -259,6 +259,30 @@ describe("versions: edit and resend, choose a branch", () => {
     ]);
   });
 
+  it("one running reply per branch: another branch can start while a reply streams, the same branch cannot", async () => {
+    const { api, conversation, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "slow ".repeat(40), tokenDelayMs: 20 });
+    const running = await api.chat.start({ conversationId: conversation.id, content: "q3" });
+    // Following the reply still being written: refused.
+    await expect(api.chat.send({ conversationId: conversation.id, content: "q4" })).rejects.toMatchObject({ code: "CONFLICT" });
+    // Another branch, from an earlier reply: goes ahead, and both finish.
+    suite.upstream.enqueue({ kind: "reply", text: "elsewhere" });
+    const other = await api.chat.edit({ messageId: second.userMessage.id, content: "q2, another way" });
+    const [otherReply, runningReply] = await Promise.all([
+      suite.services.generations.get(other.assistantMessage.id)?.done,
+      suite.services.generations.get(running.assistantMessage.id)?.done,
+    ]);
+    expect(otherReply).toMatchObject({ status: "complete", content: "elsewhere" });
+    expect(runningReply).toMatchObject({ status: "complete", content: "slow ".repeat(40) });
+    // The branch started last is the one shown.
+    expect((await api.conversations.get({ id: conversation.id })).messages.map((message) => message.content)).toEqual([
+      "q1",
+      "a1",
+      "q2, another way",
+      "elsewhere",
+    ]);
+  });
+
   it("a message can branch from any reply of its conversation (parentId), and only from a reply", async () => {
     const { api, conversation, first, second } = await conversationOfTwoTurns();
     suite.upstream.enqueue({ kind: "reply", text: "from a1" });
