@@ -21,7 +21,7 @@ import {
   recordTurn,
   replyTo,
 } from "./message-queries";
-import { checkFits, fitOrRefuse, promptSource } from "./prompt";
+import { promptFor } from "./prompt";
 import type { RateLimits } from "./rate-limits";
 import type { StorageQuota } from "./storage-quota";
 
@@ -99,8 +99,7 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
   if (parentId !== null && deps.generations.get(parentId)?.ended === false) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
-  // Said before anything is stored, so the message stays in the composer to be shortened.
-  checkFits(deps, conversation, input.content, model);
+  const prompt = promptFor(deps, conversation, parentId, input.content, model);
 
   const pair = db.transaction(() => insertPair(db, conversation, { ...input, model, parentId }));
   deps.quota.added(userId, input.content.length);
@@ -108,7 +107,7 @@ export async function startReply(deps: ChatDeps, userId: string, input: z.infer<
     userId,
     message: pair.assistantMessage,
     model,
-    prompt: promptSource(deps, conversation, pair.userMessage, model),
+    prompt,
   });
   return pair;
 }
@@ -222,7 +221,7 @@ export async function regenerateReply(
   }
   if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
-  const prompt = fitOrRefuse(() => promptSource(deps, conversation, question, chosen));
+  const prompt = promptFor(deps, conversation, question.parentId, question.content, chosen);
   // The old reply stays, a sibling version of the new one. The prepared queries run on the
   // one connection, inside this transaction too.
   const fresh = deps.db.transaction(() => {
