@@ -78,6 +78,8 @@ export interface FakeUpstream {
   requests: RecordedRequest[];
   /** Queues behaviours for the next requests, in order; then it answers with the default reply. */
   enqueue(...behaviors: FakeBehavior[]): void;
+  /** Queues behaviours for the next requests for one model (before the shared queue): replies asked of several models at once. */
+  enqueueFor(model: string, ...behaviors: FakeBehavior[]): void;
   /** Forgets queued behaviours and recorded requests (between tests). */
   reset(): void;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ export function tokenize(text: string): string[] {
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const queue: FakeBehavior[] = [];
+  const queuesByModel = new Map<string, FakeBehavior[]>();
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -156,7 +159,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     if (options.models && !options.models.includes(body.model)) {
       return openAiError(res, 404, `The model \`${body.model}\` does not exist or you do not have access to it.`, "model_not_found");
     }
-    const behavior = queue.shift() ?? { kind: "reply" };
+    const behavior = queuesByModel.get(body.model)?.shift() ?? queue.shift() ?? { kind: "reply" };
     const lastUser = [...body.messages].reverse().find((message) => message.role === "user")?.content ?? "";
     await respond(behavior, record, lastUser, res);
   }
@@ -257,8 +260,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     url: `http://${options.host ?? "127.0.0.1"}:${port}/v1`,
     requests,
     enqueue: (...behaviors) => queue.push(...behaviors),
+    enqueueFor: (model, ...behaviors) => queuesByModel.set(model, [...(queuesByModel.get(model) ?? []), ...behaviors]),
     reset: () => {
       queue.length = 0;
+      queuesByModel.clear();
       requests.length = 0;
     },
     close: () =>

@@ -53,15 +53,17 @@ export function messageByClientId(db: Db, conversationId: string, clientMessageI
   return query.get({ conversationId, clientMessageId });
 }
 
-export function replyTo(db: Db, questionId: string): MessageRow | undefined {
-  const query = preparedOnce(db, "replyTo", () =>
+/** The replies to a message, oldest first: one, or several after a comparison or regenerations. */
+export function repliesTo(db: Db, questionId: string): MessageRow[] {
+  const query = preparedOnce(db, "repliesTo", () =>
     db
       .select()
       .from(messages)
       .where(eq(messages.parentId, p("parentId")))
+      .orderBy(asc(messages.createdAt), asc(sql`rowid`))
       .prepare(),
   );
-  return query.get({ parentId: questionId });
+  return query.all({ parentId: questionId });
 }
 
 export function hasMessages(db: Db, conversationId: string): boolean {

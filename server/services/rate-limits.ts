@@ -75,11 +75,11 @@ export class RateLimits {
     for (const [name, policy] of Object.entries(policies(config))) this.limiters.set(name as LimitName, new RateLimiterMemory(policy));
   }
 
-  /** Spends one point; throws when the budget is used up. */
-  async consume(name: LimitName, key: string): Promise<void> {
+  /** Spends `points` (one message, say, or one per compared model); throws when the budget is used up. */
+  async consume(name: LimitName, key: string, points = 1): Promise<void> {
     if (!this.enabled) return;
     try {
-      await this.limiter(name).consume(key);
+      await this.limiter(name).consume(key, points);
     } catch (rejection) {
       throw this.tooMany(name, rejection);
     }

@@ -19,7 +19,7 @@ import {
   messageById,
   messageOfUser,
   recordTurn,
-  replyTo,
+  repliesTo,
 } from "./message-queries";
 import { promptFor } from "./prompt";
 import type { RateLimits } from "./rate-limits";
@@ -32,6 +32,8 @@ import type { StorageQuota } from "./storage-quota";
  */
 
 export const MAX_MESSAGE_CHARS = LIMITS.messageChars;
+/** Models one message may be sent to at once (`chat.compare`). */
+export const MAX_COMPARED = 3;
 
 export interface ChatDeps {
   db: Db;
@@ -68,9 +70,24 @@ export const resumeInput = z.object({ messageId: recordId, lastEventId });
 export const messageIdInput = z.object({ messageId: recordId });
 export const regenerateInput = z.object({ messageId: recordId, model: modelId.optional() });
 
+export const compareInput = sendMessageInput.omit({ model: true }).extend({
+  /** Two or three models, each writing a reply of its own to the one message. */
+  models: z
+    .array(modelId)
+    .min(2, "Pick at least two models to compare.")
+    .max(MAX_COMPARED, `Compare at most ${MAX_COMPARED} models at once.`)
+    .refine((models) => new Set(models).size === models.length, "Pick different models to compare."),
+});
+
 export interface ReplyPair {
   userMessage: MessageRow;
   assistantMessage: MessageRow;
+}
+
+/** A message with every reply started for it: one, or one per compared model. */
+interface ReplySet {
+  userMessage: MessageRow;
+  replies: MessageRow[];
 }
 
 /**
@@ -78,38 +95,51 @@ export interface ReplyPair {
  * server. The same `clientMessageId` twice answers the first pair and starts nothing.
  */
 export async function startReply(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>): Promise<ReplyPair> {
+  const { userMessage, replies } = await startReplies(deps, userId, input, [input.model]);
+  return { userMessage, assistantMessage: replies[0]! };
+}
+
+/**
+ * The message and one reply per model (undefined: the conversation's), each generated on the
+ * server and each counted against the person's limits like any reply.
+ */
+async function startReplies(
+  deps: ChatDeps,
+  userId: string,
+  input: z.infer<typeof sendMessageInput>,
+  requested: (string | undefined)[],
+): Promise<ReplySet> {
   const { db } = deps;
   requireConversation(db, userId, input.conversationId);
   const resent = () => (input.clientMessageId ? findByClientMessageId(db, input.conversationId, input.clientMessageId) : null);
   // A resend costs nothing: it starts nothing.
   const earlier = resent();
   if (earlier) return earlier;
-  await deps.limits.consume("messagesPerUser", userId);
+  // Before the rate limit: a wrong model costs no message.
+  for (const model of requested) if (model !== undefined) requireModel(deps.models, model);
+  await deps.limits.consume("messagesPerUser", userId, requested.length);
 
   // From here on no await: the checks and the insert happen as one step.
   const conversation = requireConversation(db, userId, input.conversationId);
   const raced = resent();
   if (raced) return raced;
-  requireCapacity(deps, userId);
+  requireCapacity(deps, userId, requested.length);
   deps.quota.requireRoomFor(userId, input.content.length);
-  const model = requireModel(deps.models, input.model ?? conversation.model);
+  const models = requested.map((model) => requireModel(deps.models, model ?? conversation.model));
   const parentId = input.parentId === undefined ? conversation.currentLeafId : requireReplyToFollow(db, conversation.id, input.parentId);
   // One running reply per branch: a message cannot follow a reply still being written, but
   // another branch (an edit of an earlier message, say) can start meanwhile.
   if (parentId !== null && deps.generations.get(parentId)?.ended === false) {
     throw new ServiceError("CONFLICT", "A reply is still being written in this conversation. Wait for it, or stop it first.");
   }
-  const prompt = promptFor(deps, conversation, parentId, input.content, model);
+  const prompts = models.map((model) => promptFor(deps, conversation, parentId, input.content, model));
 
-  const pair = db.transaction(() => insertPair(db, conversation, { ...input, model, parentId }));
+  // A comparison leaves the conversation's model as it was: the person chose none of them yet.
+  const conversationModel = models.length === 1 ? models[0]! : conversation.model;
+  const set = db.transaction(() => insertMessageAndReplies(db, conversation, { ...input, parentId }, models, conversationModel));
   deps.quota.added(userId, input.content.length);
-  deps.generations.start({
-    userId,
-    message: pair.assistantMessage,
-    model,
-    prompt,
-  });
-  return pair;
+  set.replies.forEach((reply, index) => deps.generations.start({ userId, message: reply, model: models[index]!, prompt: prompts[index]! }));
+  return set;
 }
 
 /** A message may follow a reply of its conversation, or nothing (a new first message). */
@@ -122,11 +152,13 @@ function requireReplyToFollow(db: Db, conversationId: string, parentId: string |
   return parent.id;
 }
 
-function insertPair(
+function insertMessageAndReplies(
   db: Db,
   conversation: ConversationRow,
-  input: z.infer<typeof sendMessageInput> & { model: string; parentId: string | null },
-): ReplyPair {
+  input: z.infer<typeof sendMessageInput> & { parentId: string | null },
+  models: string[],
+  conversationModel: string,
+): ReplySet {
   const now = Date.now();
   const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(db, conversation.id);
   const userMessage = insertMessage(db, {
@@ -140,18 +172,19 @@ function insertPair(
     parentId: input.parentId,
     createdAt: new Date(now),
   });
-  const assistantMessage = insertEmptyReply(db, userMessage, input.model);
+  // In the order the models were given: that is the order of the versions.
+  const replies = models.map((model, index) => insertEmptyReply(db, userMessage, model, index));
   recordTurn(db, conversation.id, {
     updatedAt: new Date(now),
-    model: input.model,
-    leafId: assistantMessage.id,
+    model: conversationModel,
+    leafId: replies[0]!.id,
     ...(isFirstMessage ? { title: titleFromMessage(input.content) } : {}),
   });
-  return { userMessage, assistantMessage };
+  return { userMessage, replies };
 }
 
 /** The reply a generation will fill, right after its question in "oldest first" order. */
-function insertEmptyReply(db: Db, question: MessageRow, model: string): MessageRow {
+function insertEmptyReply(db: Db, question: MessageRow, model: string, order = 0): MessageRow {
   return insertMessage(db, {
     id: newId(),
     conversationId: question.conversationId,
@@ -161,20 +194,23 @@ function insertEmptyReply(db: Db, question: MessageRow, model: string): MessageR
     model,
     clientMessageId: null,
     parentId: question.id,
-    createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1)),
+    createdAt: new Date(Math.max(Date.now(), question.createdAt.getTime() + 1) + order),
   });
 }
 
-function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplyPair | null {
+function findByClientMessageId(db: Db, conversationId: string, clientMessageId: string): ReplySet | null {
   const userMessage = messageByClientId(db, conversationId, clientMessageId);
-  const assistantMessage = userMessage && replyTo(db, userMessage.id);
-  return userMessage && assistantMessage ? { userMessage, assistantMessage } : null;
+  const replies = userMessage ? repliesTo(db, userMessage.id) : [];
+  return userMessage && replies.length > 0 ? { userMessage, replies } : null;
 }
 
 /** A few replies at once per person: each holds an upstream connection and server memory. */
-function requireCapacity(deps: ChatDeps, userId: string): void {
+function requireCapacity(deps: ChatDeps, userId: string, starting = 1): void {
   const max = deps.limits.maxRunningReplies;
-  if (!deps.limits.enabled || deps.generations.runningFor(userId) < max) return;
+  if (!deps.limits.enabled || deps.generations.runningFor(userId) + starting <= max) return;
+  if (starting > max) {
+    throw new ServiceError("TOO_MANY_REQUESTS", `At most ${max} ${max === 1 ? "reply" : "replies"} may be written at once here; compare fewer models.`);
+  }
   throw new ServiceError(
     "TOO_MANY_REQUESTS",
     `You already have ${max} ${max === 1 ? "reply" : "replies"} being written. Wait for one to finish, or stop one.`,
@@ -201,8 +237,8 @@ export async function stopReply(deps: ChatDeps, userId: string, { messageId }: z
 }
 
 /**
- * A new reply to the last question, replacing the last reply (Regenerate, or Retry after an
- * error). Only the conversation's latest reply can be replaced, and not while it is running.
+ * A new reply to a reply's question (Regenerate, or Retry after an error), shown in its place;
+ * the old one stays, a version beside it, with the branch that follows it. Not while it runs.
  */
 export async function regenerateReply(
   deps: ChatDeps,
@@ -216,10 +252,8 @@ export async function regenerateReply(
   const { reply, question } = requireReply(deps.db, userId, messageId);
   requireCapacity(deps, userId);
   const conversation = requireConversation(deps.db, userId, reply.conversationId);
-  if (!question || conversation.currentLeafId !== reply.id) {
-    throw new ServiceError("BAD_REQUEST", "Only the latest reply of a conversation can be regenerated.");
-  }
-  if (deps.generations.get(reply.id)) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
+  if (!question) throw new ServiceError("BAD_REQUEST", "This reply answers no message, so it cannot be regenerated.");
+  if (deps.generations.get(reply.id)?.ended === false) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
   const prompt = promptFor(deps, conversation, question.parentId, question.content, chosen);
   // The old reply stays, a sibling version of the new one. The prepared queries run on the
@@ -245,6 +279,16 @@ export async function editMessage(deps: ChatDeps, userId: string, input: z.infer
 export async function startReplyMessages(deps: ChatDeps, userId: string, input: z.infer<typeof sendMessageInput>) {
   const pair = await startReply(deps, userId, input);
   return { userMessage: toMessage(pair.userMessage), assistantMessage: toMessage(pair.assistantMessage) };
+}
+
+/**
+ * `chat.compare`: one message, a reply from each model, streaming side by side (follow each
+ * with `chat.resume`). The first model's reply is shown; every reply is a version of it, and
+ * `conversations.showBranch` keeps the one the person prefers.
+ */
+export async function startComparison(deps: ChatDeps, userId: string, { models, ...input }: z.infer<typeof compareInput>) {
+  const { userMessage, replies } = await startReplies(deps, userId, input, models);
+  return { userMessage: toMessage(userMessage), assistantMessages: replies.map(toMessage) };
 }
 
 /**

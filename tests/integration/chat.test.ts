@@ -163,11 +163,24 @@ describe("regenerating a reply", () => {
     expect(suite.upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "bread?" }]);
   });
 
-  it("only the latest reply, and never another user's", async () => {
+  it("an earlier reply too: a new branch from its question, the later exchange kept on the old one; never another user's", async () => {
     const { api, conversation } = await signedIn();
     const first = await api.chat.send({ conversationId: conversation.id, content: "one" });
-    await api.chat.send({ conversationId: conversation.id, content: "two" });
-    await expect(api.chat.regenerate({ messageId: first.assistantMessage.id })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    const second = await api.chat.send({ conversationId: conversation.id, content: "two" });
+    suite.upstream.enqueue({ kind: "reply", text: "one again" });
+    const { assistantMessage } = await api.chat.regenerate({ messageId: first.assistantMessage.id });
+    await suite.services.generations.get(assistantMessage.id)?.done;
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "one" }]);
+    const page = await api.conversations.get({ id: conversation.id });
+    expect(page.messages.map((message) => message.content)).toEqual(["one", "one again"]);
+    expect(page.messages[1]!.versionIds).toEqual([first.assistantMessage.id, assistantMessage.id]);
+    const old = await api.conversations.showBranch({ id: conversation.id, messageId: first.assistantMessage.id });
+    expect(old.messages.map((message) => message.id)).toEqual([
+      first.userMessage.id,
+      first.assistantMessage.id,
+      second.userMessage.id,
+      second.assistantMessage.id,
+    ]);
     const intruder = (await signedIn()).api;
     await expect(intruder.chat.regenerate({ messageId: first.assistantMessage.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });

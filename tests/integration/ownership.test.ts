@@ -74,6 +74,11 @@ const CASES: Record<string, Case> = {
   },
   "chat.send": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
   "chat.start": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
+  "chat.compare": {
+    kind: "ids",
+    input: () => ({ conversationId: owner.conversationId, content: "hi", models: ["fake-small", "fake-large"] }),
+    expected: "NOT_FOUND",
+  },
   "chat.edit": { kind: "ids", input: () => ({ messageId: owner.userMessageId, content: "changed" }), expected: "NOT_FOUND" },
   "chat.stream": {
     kind: "ids",

@@ -1,5 +1,6 @@
 import { tracked } from "@trpc/server";
 import {
+  compareInput,
   messageIdInput,
   regenerateInput,
   regenerateReply,
@@ -8,6 +9,7 @@ import {
   editMessageInput,
   sendAndWait,
   sendMessageInput,
+  startComparison,
   startReplyMessages,
   stopReply,
   streamInput,
@@ -23,6 +25,9 @@ export const chatRouter = createTRPCRouter({
    * the body: a stream's input travels in its URL, which servers and proxies cap at 8–16 KB.
    */
   start: protectedProcedure.input(sendMessageInput).mutation(({ ctx, input }) => startReplyMessages(ctx, ctx.user.id, input)),
+
+  /** One message to two or three models: each reply a version, followed by `chat.resume`. */
+  compare: protectedProcedure.input(compareInput).mutation(({ ctx, input }) => startComparison(ctx, ctx.user.id, input)),
 
   /** Edit and resend: a new version of a message, answered at once; follow the reply with `chat.resume`. */
   edit: protectedProcedure.input(editMessageInput).mutation(({ ctx, input }) => editMessage(ctx, ctx.user.id, input)),
