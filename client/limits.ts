@@ -12,6 +12,8 @@ export const LIMITS = {
   usernameChars: 32,
   passwordChars: 256,
   keyNoteChars: 200,
+  /** Models one message may be sent to at once (Compare). */
+  comparedModels: 3,
 } as const;
 
 /** What a refused message is told, by the server and by the no-JavaScript form before it. */

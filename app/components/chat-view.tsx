@@ -1,14 +1,19 @@
+import { useRevalidator } from "@remix-run/react";
 import { useCallback, useEffect, useState } from "react";
 import { apiClient } from "~/lib/api-client";
-import { FIRST_PAGE, reconcile, type Conversation, type Message } from "~/lib/message-list";
+import { FIRST_PAGE, reconcile, upsert, type Conversation, type Message } from "~/lib/message-list";
+import { ComparedReplies } from "./compared-replies";
 import { Composer } from "./composer";
 import { LiveMessage, MessageItem } from "./message-item";
 import { useAutoScroll } from "./use-auto-scroll";
+import { useComparison } from "./use-comparison";
 import { useReplyStream } from "./use-reply-stream";
 
 export interface PendingSend {
   content: string;
   clientMessageId: string;
+  /** Compare: the models the message goes to. */
+  models?: string[] | null;
 }
 
 interface ChatViewProps {
@@ -20,10 +25,19 @@ interface ChatViewProps {
   pendingSend?: PendingSend | null;
   /** A message the page's form post refused (without JavaScript): it stays in the composer with the reason. */
   refused?: { content: string; message: string | null } | null;
+  /** The models people may pick: names for replies, and the choice for Compare. */
+  models: { id: string; label: string }[];
 }
 
 /** The conversation: its messages, the reply being streamed (use-reply-stream.ts), and the composer. */
-export function ChatView({ conversation, messages: initialMessages, hasEarlier: initialHasEarlier, pendingSend, refused }: ChatViewProps) {
+export function ChatView({
+  conversation,
+  messages: initialMessages,
+  hasEarlier: initialHasEarlier,
+  pendingSend,
+  refused,
+  models,
+}: ChatViewProps) {
   const [messages, setMessages] = useState(initialMessages);
   const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
@@ -44,11 +58,44 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
     setMessages,
     initialError: refused?.message ?? null,
   });
+  const [compareModels, setCompareModels] = useState<string[] | null>(pendingSend?.models ?? null);
+  const showPage = useCallback((page: { messages: Message[]; hasEarlier: boolean }) => {
+    setMessages(page.messages);
+    setHasEarlier(page.hasEarlier);
+  }, []);
+  const revalidator = useRevalidator();
+  const compared = useComparison({
+    conversationId: conversation.id,
+    onStarted: useCallback(
+      (question: Message, shown: Message) => {
+        setMessages((current) => upsert(upsert(current, question), shown));
+        revalidator.revalidate(); // the sidebar shows the conversation, titled, right away
+      },
+      // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+      [],
+    ),
+    onSettled: useCallback((message: Message) => setMessages((current) => (current.some((m) => m.id === message.id) ? upsert(current, message) : current)), []),
+    onKept: useCallback(
+      (page: { messages: Message[]; hasEarlier: boolean }) => {
+        showPage(page);
+        const last = page.messages.at(-1);
+        if (last?.role === "assistant" && last.status === "streaming") follow(last);
+      },
+      // eslint-disable-next-line react-hooks/exhaustive-deps -- follow is stable
+      [showPage],
+    ),
+    setError,
+  });
+  const { dismiss: dismissComparison, start: startComparison } = compared;
   // Once the message is stored, the composer lets go of it (unless the person typed on).
   const send = useCallback(
-    (content: string, clientMessageId?: string) =>
-      sendReply(content, clientMessageId, () => setDraft((current) => (current === content ? "" : current))),
-    [sendReply],
+    (content: string, clientMessageId?: string, toModels: string[] | null = null) => {
+      const accepted = () => setDraft((current) => (current === content ? "" : current));
+      dismissComparison();
+      if (toModels) startComparison(content, toModels, accepted, clientMessageId);
+      else sendReply(content, clientMessageId, accepted);
+    },
+    [sendReply, dismissComparison, startComparison],
   );
   const scroller = useAutoScroll();
 
@@ -62,7 +109,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   useEffect(() => {
     if (pendingSend) {
       setDraft(pendingSend.content);
-      send(pendingSend.content, pendingSend.clientMessageId);
+      send(pendingSend.content, pendingSend.clientMessageId, pendingSend.models ?? null);
     } else {
       const last = initialMessages.at(-1);
       if (last?.role === "assistant" && last.status === "streaming") follow(last);
@@ -93,6 +140,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
   const editMessage = useCallback(
     (messageId: string, content: string, accepted: () => void) =>
       edit(messageId, content, () => {
+        dismissComparison();
         accepted();
         setMessages((current) =>
           current.slice(
@@ -104,27 +152,30 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
           ),
         );
       }),
-    [edit],
+    [edit, dismissComparison],
   );
 
   const showVersion = useCallback(
     (messageId: string) => {
       setError(null);
+      dismissComparison();
       apiClient()
         .conversations.showBranch.mutate({ id: conversation.id, messageId, ...FIRST_PAGE })
-        .then(
-          (page) => {
-            setMessages(page.messages);
-            setHasEarlier(page.hasEarlier);
-          },
-          (failure: Error) => setError(failure.message),
-        );
+        .then(showPage, (failure: Error) => setError(failure.message));
     },
-    [conversation.id, setError],
+    [conversation.id, setError, showPage, dismissComparison],
   );
 
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
-  const busy = live !== null || sending;
+  const busy = live !== null || sending || compared.running || compared.starting;
+  const { comparison } = compared;
+  const comparedIds = new Set(comparison?.replies.map((reply) => reply.message.id));
+  // Side by side while the branch shown ends in one of them (it does until another is chosen).
+  const showComparison = comparison !== null && comparedIds.has(messages.at(-1)?.id ?? "");
+  const labelOf = useCallback(
+    (model: string | null) => models.find((option) => option.id === model)?.label ?? model ?? "Assistant",
+    [models],
+  );
 
   return (
     <div className="chat">
@@ -141,7 +192,7 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
             </button>
           ) : null}
           {messages.length === 0 && !busy ? <p className="empty-chat">Send a message to start the conversation.</p> : null}
-          {messages.map((message) =>
+          {(showComparison ? messages.filter((message) => !comparedIds.has(message.id)) : messages).map((message) =>
             message.id === live?.messageId ? (
               <LiveMessage key={message.id} live={live} onGrow={scroller.follow} />
             ) : (
@@ -157,6 +208,9 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
               />
             ),
           )}
+          {showComparison ? (
+            <ComparedReplies comparison={comparison} labelOf={labelOf} onKeep={compared.keep} onGrow={scroller.follow} />
+          ) : null}
         </div>
       </div>
       {scroller.awayFromBottom ? (
@@ -167,11 +221,12 @@ export function ChatView({ conversation, messages: initialMessages, hasEarlier: 
       <Composer
         draft={draft}
         onDraftChange={setDraft}
-        onSend={() => send(draft)}
-        onStop={() => void stop()}
-        generating={live !== null}
-        sending={sending}
+        onSend={() => send(draft, undefined, compareModels)}
+        onStop={() => void (compared.running ? compared.stop() : stop())}
+        generating={live !== null || compared.running}
+        sending={sending || compared.starting}
         error={error}
+        compare={{ models, chosen: compareModels, onChange: setCompareModels, current: conversation.model }}
       />
     </div>
   );

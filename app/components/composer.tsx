@@ -13,11 +13,22 @@ interface ComposerProps {
   error: string | null;
   /** Without JavaScript the form posts to the page's action instead. */
   action?: string;
+  /** Compare: the models a message may go to at once (offered with two or more). */
+  compare?: CompareChoice;
+}
+
+export interface CompareChoice {
+  models: { id: string; label: string }[];
+  /** The models the next message goes to; null: Compare is off (one reply, as usual). */
+  chosen: string[] | null;
+  onChange: (chosen: string[] | null) => void;
+  /** Chosen first when Compare is turned on: the conversation's model. */
+  current: string;
 }
 
 const MAX_HEIGHT_PX = 240;
 
-export function Composer({ draft, onDraftChange, onSend, onStop, generating, sending, error, action }: ComposerProps) {
+export function Composer({ draft, onDraftChange, onSend, onStop, generating, sending, error, action, compare }: ComposerProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
   const hydrated = useHydrated();
 
@@ -29,7 +40,8 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
     element.style.height = `${Math.min(element.scrollHeight, MAX_HEIGHT_PX)}px`;
   }, [draft]);
 
-  const canSend = draft.trim() !== "" && !generating && !sending;
+  const comparing = compare?.chosen ?? null;
+  const canSend = draft.trim() !== "" && !generating && !sending && (comparing === null || comparing.length >= 2);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -74,13 +86,58 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
           </button>
         ) : (
           <button type="submit" className="button primary composer-button" disabled={hydrated && !canSend}>
-            {sending ? "Sending…" : "Send"}
+            {sending ? "Sending…" : comparing ? "Compare" : "Send"}
           </button>
         )}
       </div>
-      <p id="composer-hint" className="composer-hint">
-        Enter to send · Shift+Enter for a new line
-      </p>
+      {compare && comparing ? <CompareModels compare={compare} chosen={comparing} /> : null}
+      <div className="composer-footer">
+        <p id="composer-hint" className="composer-hint">
+          Enter to send · Shift+Enter for a new line
+        </p>
+        {hydrated && compare && compare.models.length >= 2 ? (
+          <button
+            type="button"
+            className="composer-compare"
+            aria-pressed={comparing !== null}
+            onClick={() => compare.onChange(comparing ? null : firstChoice(compare))}
+          >
+            {comparing ? "Send to one model" : "Compare models"}
+          </button>
+        ) : null}
+      </div>
     </form>
   );
+}
+
+/** The models a compared message goes to: two or three, picked by checkbox. */
+function CompareModels({ compare, chosen }: { compare: CompareChoice; chosen: string[] }) {
+  const full = chosen.length >= LIMITS.comparedModels;
+  return (
+    <fieldset className="compare-models">
+      <legend>Send to 2–{LIMITS.comparedModels} models; each writes its own reply</legend>
+      {compare.models.map((model) => {
+        const checked = chosen.includes(model.id);
+        return (
+          <label key={model.id} className="compare-model">
+            <input
+              type="checkbox"
+              checked={checked}
+              disabled={!checked && full}
+              onChange={() => compare.onChange(checked ? chosen.filter((id) => id !== model.id) : [...chosen, model.id])}
+            />
+            {model.label}
+          </label>
+        );
+      })}
+      {chosen.length < 2 ? <p className="compare-note">Pick at least two.</p> : null}
+    </fieldset>
+  );
+}
+
+/** Compare turned on: the conversation's model and the next one offered. */
+function firstChoice({ models, current }: CompareChoice): string[] {
+  const first = models.some((model) => model.id === current) ? current : models[0]!.id;
+  const other = models.find((model) => model.id !== first);
+  return other ? [first, other.id] : [first];
 }

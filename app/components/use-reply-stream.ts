@@ -62,14 +62,10 @@ export function useReplyStream({
         setSending(false);
         onStart?.();
         revalidator.revalidate(); // the sidebar shows the conversation, titled, right away
-      } else if (data.type === "delta") {
-        liveRef.current?.append(data.text);
-      } else if (data.type === "reasoning") {
-        liveRef.current?.appendReasoning(data.text);
-      } else if (data.type === "status") {
-        liveRef.current?.setPhase(data.status);
-      } else {
+      } else if (data.type === "done" || data.type === "error") {
         settle(data.assistantMessage);
+      } else {
+        liveRef.current?.apply(data);
       }
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough

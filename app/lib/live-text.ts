@@ -58,6 +58,13 @@ export class LiveText {
     this.changed();
   }
 
+  /** Adds a stream event's text, thinking or phase (the events that start and end a reply are the caller's). */
+  apply(data: Extract<StreamEvent["data"], { type: "delta" | "reasoning" | "status" }>) {
+    if (data.type === "delta") this.append(data.text);
+    else if (data.type === "reasoning") this.appendReasoning(data.text);
+    else this.setPhase(data.status);
+  }
+
   /** The resume position, as the server writes event ids: `<id>:<text seen>[.<thinking seen>]`. */
   get lastEventId(): string | null {
     if (!this.text && !this.reasoning) return null;

@@ -52,13 +52,16 @@ export default function NewChatPage() {
   const [systemPrompt, setSystemPrompt] = useState("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(failureMessage(refused));
+  const [compareModels, setCompareModels] = useState<string[] | null>(null);
 
   async function start() {
     setSending(true);
     setError(null);
     try {
       const conversation = await apiClient().conversations.create.mutate({ model, systemPrompt: systemPrompt.trim() || null });
-      navigate(`/c/${conversation.id}`, { state: { pendingSend: { content: draft, clientMessageId: crypto.randomUUID() } } });
+      navigate(`/c/${conversation.id}`, {
+        state: { pendingSend: { content: draft, clientMessageId: crypto.randomUUID(), models: compareModels } },
+      });
     } catch (failure) {
       setSending(false);
       setError((failure as Error).message);
@@ -105,6 +108,7 @@ export default function NewChatPage() {
           sending={sending}
           error={error}
           action="/?index"
+          compare={{ models: models.models, chosen: compareModels, onChange: setCompareModels, current: model }}
         />
       </div>
     </>

@@ -69,6 +69,7 @@ export default function ConversationPage() {
         hasEarlier={hasEarlier}
         pendingSend={pendingSend}
         refused={refused ? { content: refused.values.content, message: failureMessage(refused) } : null}
+        models={models.models}
       />
     </>
   );

@@ -32,8 +32,7 @@ import type { StorageQuota } from "./storage-quota";
  */
 
 export const MAX_MESSAGE_CHARS = LIMITS.messageChars;
-/** Models one message may be sent to at once (`chat.compare`). */
-export const MAX_COMPARED = 3;
+export const MAX_COMPARED = LIMITS.comparedModels;
 
 export interface ChatDeps {
   db: Db;

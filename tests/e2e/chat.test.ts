@@ -302,6 +302,46 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByText("Answer one, again.").waitFor();
   });
 
+  it("compare two models: both stream side by side, keeping one makes it the branch shown, the other a version", async () => {
+    const { page } = await signedInPage("compare");
+    await page.getByRole("button", { name: "Compare models" }).click();
+    const choice = page.getByRole("group", { name: /Send to 2–3 models/ });
+    expect(await choice.getByRole("checkbox", { checked: true }).count()).toBe(2);
+    suite.upstream.enqueueFor("fake-small", { kind: "reply", text: `Small: ${LONG_REPLY}`, tokenDelayMs: 10 });
+    suite.upstream.enqueueFor("fake-large", { kind: "reply", text: `Large: ${LONG_REPLY}`, tokenDelayMs: 10 });
+    await send(page, "Which is better?");
+    await page.waitForURL(/\/c\/[0-9a-z]+$/);
+
+    // Both stream at once, each under its model's name.
+    const small = page.getByRole("region", { name: "Reply from fake-small" });
+    const large = page.getByRole("region", { name: "Reply from fake-large" });
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await small.locator("[data-status=streaming]").waitFor();
+    await large.locator("[data-status=streaming]").waitFor();
+    await screenshot(page, "compare-streaming");
+    await small.getByText("Sentence number 39").waitFor({ timeout: 15_000 });
+    await large.getByText("Sentence number 39").waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Compare", exact: true }).waitFor();
+    await screenshot(page, "compare-done");
+
+    // Keeping the large model's reply: the comparison folds into versions, the large one shown.
+    await large.getByRole("button", { name: "Keep this reply" }).click();
+    await page.getByRole("region", { name: "Compared replies" }).waitFor({ state: "detached" });
+    await page.locator(".message-assistant").getByRole("group", { name: "Version 2 of 2" }).waitFor();
+    expect(await assistantText(page)).toContain("Large:");
+    await page.reload();
+    expect(await assistantText(page)).toContain("Large:");
+
+    // A reload sends to one model again; the next message follows the kept reply.
+    await page.getByRole("button", { name: "Compare models" }).waitFor();
+    suite.upstream.enqueue({ kind: "reply", text: "Following on." });
+    await send(page, "Go on");
+    await page.getByText("Following on.").waitFor();
+    const sent = suite.upstream.requests.at(-1)!.messages.map((message) => message.content);
+    expect(sent[0]).toBe("Which is better?");
+    expect(sent[1]).toMatch(/^Large:/);
+  });
+
   it("keeps the draft when sending fails", async () => {
     const { page } = await signedInPage("draft");
     suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
