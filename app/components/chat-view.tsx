@@ -166,6 +166,17 @@ export function ChatView({
     [conversation.id, setError, showPage, dismissComparison],
   );
 
+  const deleteMessage = useCallback(
+    (messageId: string) => {
+      setError(null);
+      dismissComparison();
+      apiClient()
+        .conversations.deleteMessage.mutate({ messageId, ...FIRST_PAGE })
+        .then(showPage, (failure: Error) => setError(failure.message));
+    },
+    [setError, showPage, dismissComparison],
+  );
+
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
   const busy = live !== null || sending || compared.running || compared.starting;
   const { comparison } = compared;
@@ -205,6 +216,7 @@ export function ChatView({
                 onContinue={continueReply}
                 onEdit={editMessage}
                 onShowVersion={showVersion}
+                onDelete={deleteMessage}
               />
             ),
           )}

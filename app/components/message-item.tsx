@@ -1,8 +1,8 @@
-import { memo, useEffect, useState, useSyncExternalStore, type FormEvent } from "react";
+import { memo, useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 import type { Message } from "~/lib/message-list";
 import type { LiveText } from "~/lib/live-text";
 import { CopyButton } from "./copy-button";
-import { PencilIcon, RetryIcon } from "./icons";
+import { PencilIcon, RetryIcon, TrashIcon } from "./icons";
 import { Markdown, StreamingMarkdown } from "./markdown";
 
 interface MessageItemProps {
@@ -17,6 +17,8 @@ interface MessageItemProps {
   onEdit: (messageId: string, content: string, accepted: () => void) => void;
   /** Shows another version of a message (its branch). */
   onShowVersion: (messageId: string) => void;
+  /** Deletes the message and what follows it; absent where nothing may be deleted. */
+  onDelete?: (messageId: string) => void;
 }
 
 const ROLE_LABEL = { user: "You", assistant: "Assistant", system: "System" } as const;
@@ -29,8 +31,16 @@ export const MessageItem = memo(function MessageItem({
   onContinue,
   onEdit,
   onShowVersion,
+  onDelete,
 }: MessageItemProps) {
   const [editing, setEditing] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  // Taken back, the question gives focus back to the button that asked it.
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  const tookBack = useRef(false);
+  useEffect(() => {
+    if (!confirmingDelete && tookBack.current) deleteButton.current?.focus();
+  }, [confirmingDelete]);
   const failed = message.status === "error" || message.status === "interrupted";
   const cutOff = message.status === "complete" && message.finishReason === "length";
   return (
@@ -71,33 +81,85 @@ export const MessageItem = memo(function MessageItem({
           </div>
         ) : null}
       </div>
-      <div className="message-actions">
-        {message.versionIds && message.versionIds.length > 1 ? (
-          <Versions ids={message.versionIds} id={message.id} busy={busy} onShow={onShowVersion} />
-        ) : null}
-        {message.content ? <CopyButton text={message.content} icon /> : null}
-        {message.role === "user" && !editing ? (
-          <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={busy} aria-label="Edit" title="Edit">
-            <PencilIcon />
-          </button>
-        ) : null}
-        {isLatestReply && !failed && message.role === "assistant" ? (
-          <button
-            type="button"
-            className="icon-button"
-            onClick={() => onRegenerate(message.id)}
-            disabled={busy}
-            aria-label="Regenerate"
-            title="Regenerate"
-          >
-            <RetryIcon />
-          </button>
-        ) : null}
-        {message.role === "assistant" && message.model ? <span className="message-model">{message.model}</span> : null}
-      </div>
+      {confirmingDelete && onDelete ? (
+        <ConfirmDelete
+          onlyReply={message.role === "assistant" && (message.versionIds?.length ?? 1) === 1}
+          onConfirm={() => onDelete(message.id)}
+          onCancel={() => {
+            tookBack.current = true;
+            setConfirmingDelete(false);
+          }}
+        />
+      ) : (
+        <div className="message-actions">
+          {message.versionIds && message.versionIds.length > 1 ? (
+            <Versions ids={message.versionIds} id={message.id} busy={busy} onShow={onShowVersion} />
+          ) : null}
+          {message.content ? <CopyButton text={message.content} icon /> : null}
+          {message.role === "user" && !editing ? (
+            <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={busy} aria-label="Edit" title="Edit">
+              <PencilIcon />
+            </button>
+          ) : null}
+          {isLatestReply && !failed && message.role === "assistant" ? (
+            <button
+              type="button"
+              className="icon-button"
+              onClick={() => onRegenerate(message.id)}
+              disabled={busy}
+              aria-label="Regenerate"
+              title="Regenerate"
+            >
+              <RetryIcon />
+            </button>
+          ) : null}
+          {onDelete && message.status !== "streaming" ? (
+            <button
+              type="button"
+              className="icon-button"
+              onClick={() => setConfirmingDelete(true)}
+              ref={deleteButton}
+              disabled={busy}
+              aria-label="Delete"
+              title="Delete, with what follows"
+            >
+              <TrashIcon />
+            </button>
+          ) : null}
+          {message.role === "assistant" && message.model ? <span className="message-model">{message.model}</span> : null}
+        </div>
+      )}
     </article>
   );
 });
+
+/**
+ * Asks before deleting, in place (as the sidebar does): focus starts on Cancel, Escape takes
+ * it back. Other versions stay; what follows the message, on any branch, goes with it.
+ */
+function ConfirmDelete({ onlyReply, onConfirm, onCancel }: { onlyReply: boolean; onConfirm: () => void; onCancel: () => void }) {
+  const questionId = useId();
+  return (
+    <div
+      className="message-actions confirm-inline"
+      role="group"
+      aria-labelledby={questionId}
+      onKeyDown={(event) => {
+        if (event.key === "Escape") onCancel();
+      }}
+    >
+      <span className="confirm-text" id={questionId}>
+        {onlyReply ? "Delete this reply and the question it answers, with all that follows?" : "Delete this and all that follows it?"}
+      </span>
+      <button type="button" className="button danger small" onClick={onConfirm}>
+        Delete
+      </button>
+      <button type="button" className="button secondary small" onClick={onCancel} autoFocus>
+        Cancel
+      </button>
+    </div>
+  );
+}
 
 /** "‹ 2/3 ›": which version of a message this is, and the way to the others. */
 function Versions({ ids, id, busy, onShow }: { ids: string[]; id: string; busy: boolean; onShow: (messageId: string) => void }) {

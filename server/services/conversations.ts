@@ -7,7 +7,15 @@ import { preparedOnce } from "../db/prepared";
 import { catchUpSearchIndex } from "../db/search-index";
 import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 import { ServiceError } from "./errors";
-import { childIdsOf, messageById, newestLeafUnder, pathEndingAt, showBranchEndingAt } from "./message-queries";
+import {
+  childIdsOf,
+  deleteSubtree,
+  messageById,
+  messageOfUser,
+  newestLeafUnder,
+  pathEndingAt,
+  showBranchEndingAt,
+} from "./message-queries";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
 import type { GenerationRegistry } from "./generation-registry";
@@ -31,6 +39,9 @@ export const getConversationInput = z.object({
 
 /** Shows the branch through a message (its newest continuation), and answers its page as `get` does. */
 export const showBranchInput = getConversationInput.omit({ before: true }).extend({ messageId: recordId });
+
+/** Deletes a message with what follows it, and answers the page of the branch then shown. */
+export const deleteMessageInput = getConversationInput.omit({ id: true, before: true }).extend({ messageId: recordId });
 
 export const listConversationsInput = z
   .object({
@@ -272,6 +283,39 @@ export function showBranch({ db }: Pick<ConversationDeps, "db">, userId: string,
   if (!message || message.conversationId !== input.id) throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
   showBranchEndingAt(db, input.id, newestLeafUnder(db, input.id, message.id));
   return getConversation({ db }, userId, { id: input.id, limit: input.limit, maxChars: input.maxChars });
+}
+
+/**
+ * Deletes a message and everything after it, on every branch (a reply still being written
+ * there stops). A reply that is its question's only one takes the question with it: a
+ * question left without any reply would be a dead end. When the branch shown went with it,
+ * the version beside it is shown (the one before, else the one after), else the message
+ * before it.
+ */
+export function deleteMessage(
+  { db, quota, generations }: Pick<ConversationDeps, "db" | "quota" | "generations">,
+  userId: string,
+  input: z.infer<typeof deleteMessageInput>,
+): ConversationPage {
+  const message = messageOfUser(db, userId, input.messageId);
+  if (!message) throw new ServiceError("NOT_FOUND", "That message does not exist, or it is not yours.");
+  const conversationId = message.conversationId;
+  const onlyReply = message.role === "assistant" && message.parentId !== null && childIdsOf(db, conversationId, message.parentId).length === 1;
+  const top = onlyReply ? messageById(db, message.parentId!)! : message;
+  const removed = db.transaction(() => {
+    const versions = childIdsOf(db, conversationId, top.parentId);
+    const deleted = deleteSubtree(db, top.id);
+    const conversation = requireConversation(db, userId, conversationId);
+    if (conversation.currentLeafId === null || deleted.ids.includes(conversation.currentLeafId)) {
+      const at = versions.indexOf(top.id);
+      const beside = versions[at - 1] ?? versions[at + 1];
+      showBranchEndingAt(db, conversationId, beside ? newestLeafUnder(db, conversationId, beside) : top.parentId);
+    }
+    return deleted;
+  });
+  for (const id of removed.ids) void generations.get(id)?.stop();
+  quota.removed(userId, removed.chars);
+  return getConversation({ db }, userId, { id: conversationId, limit: input.limit, maxChars: input.maxChars });
 }
 
 /** Title, model (one people may choose) and system prompt; `conversations.rename` is this with a title. */

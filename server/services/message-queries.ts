@@ -112,8 +112,24 @@ export function newestLeafUnder(db: Db, conversationId: string, messageId: strin
   }
 }
 
-export function showBranchEndingAt(db: Db, conversationId: string, leafId: string): void {
+export function showBranchEndingAt(db: Db, conversationId: string, leafId: string | null): void {
   db.update(conversations).set({ currentLeafId: leafId }).where(eq(conversations.id, conversationId)).run();
+}
+
+/**
+ * Deletes a message and every message after it on any branch (its replies, their follow-ups,
+ * all their versions); answers how many characters of text went with them.
+ */
+export function deleteSubtree(db: Db, messageId: string): { ids: string[]; chars: number } {
+  const subtree = sql`with recursive subtree(id) as (
+      select id from messages where id = ${messageId}
+      union all select messages.id from messages join subtree on messages.parent_id = subtree.id
+    )`;
+  const rows = db.all<{ id: string; chars: number }>(
+    sql`${subtree} select messages.id as id, length(messages.content) as chars from messages join subtree using (id)`,
+  );
+  db.run(sql`${subtree} delete from messages where id in (select id from subtree)`);
+  return { ids: rows.map((row) => row.id), chars: rows.reduce((sum, row) => sum + row.chars, 0) };
 }
 
 export type NewMessage = Pick<

@@ -300,6 +300,20 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByRole("button", { name: "Next version" }).last().focus();
     await page.keyboard.press("Enter");
     await page.getByText("Answer one, again.").waitFor();
+
+    // Deleting the version shown asks first (Escape takes it back), then shows the one before it.
+    const reply = page.locator(".message-assistant");
+    await reply.hover();
+    await reply.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.keyboard.press("Escape");
+    await reply.getByRole("button", { name: "Delete", exact: true }).and(page.locator(":focus")).waitFor();
+    await reply.getByRole("button", { name: "Delete", exact: true }).click();
+    await reply.getByRole("group", { name: "Delete this and all that follows it?" }).getByRole("button", { name: "Delete" }).click();
+    await page.getByText("Answer one.").waitFor();
+    expect(await page.getByText("Answer one, again.").count()).toBe(0);
+    expect(await reply.getByRole("group", { name: /^Version/ }).count()).toBe(0);
+    await page.reload();
+    await page.getByText("Answer one.").waitFor();
   });
 
   it("compare two models: both stream side by side, keeping one makes it the branch shown, the other a version", async () => {

@@ -319,6 +319,96 @@ describe("versions: edit and resend, choose a branch", () => {
   });
 });
 
+describe("deleting a message", () => {
+  async function conversationOfTwoTurns() {
+    const { user, api, conversation } = await signedIn();
+    suite.upstream.enqueue({ kind: "reply", text: "a1" }, { kind: "reply", text: "a2" });
+    const first = await api.chat.send({ conversationId: conversation.id, content: "q1" });
+    const second = await api.chat.send({ conversationId: conversation.id, content: "q2" });
+    return { user, api, conversation, first, second };
+  }
+  const shown = (page: { messages: { content: string; versionIds: string[] }[] }) =>
+    page.messages.map((message) => [message.content, message.versionIds.length]);
+  const remaining = (conversationId: string) =>
+    suite.services.db
+      .select({ content: messages.content })
+      .from(messages)
+      .where(eq(messages.conversationId, conversationId))
+      .all()
+      .map((row) => row.content)
+      .sort();
+
+  it("a version goes with everything after it; the version before it is shown, and the counts are right", async () => {
+    const { api, conversation, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "a2 again" }, { kind: "reply", text: "a3" });
+    const again = await api.chat.regenerate({ messageId: second.assistantMessage.id });
+    await suite.services.generations.get(again.assistantMessage.id)?.done;
+    await api.chat.send({ conversationId: conversation.id, content: "q3" });
+
+    const page = await api.conversations.deleteMessage({ messageId: again.assistantMessage.id });
+    expect(shown(page)).toEqual([
+      ["q1", 1],
+      ["a1", 1],
+      ["q2", 1],
+      ["a2", 1],
+    ]);
+    expect(page.conversation.currentLeafId).toBe(second.assistantMessage.id);
+    expect(remaining(conversation.id)).toEqual(["a1", "a2", "q1", "q2"]);
+    // Search no longer finds what was deleted.
+    expect((await api.conversations.list({ search: "a2 again" })).items).toEqual([]);
+  });
+
+  it("deleting a version that is not shown leaves the branch shown as it is", async () => {
+    const { api, conversation, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "a2 edited" });
+    const edited = await api.chat.edit({ messageId: second.userMessage.id, content: "q2 edited" });
+    await suite.services.generations.get(edited.assistantMessage.id)?.done;
+    const page = await api.conversations.deleteMessage({ messageId: second.userMessage.id });
+    expect(shown(page)).toEqual([
+      ["q1", 1],
+      ["a1", 1],
+      ["q2 edited", 1],
+      ["a2 edited", 1],
+    ]);
+    expect(remaining(conversation.id)).toEqual(["a1", "a2 edited", "q1", "q2 edited"]);
+  });
+
+  it("a question's only reply takes the question with it; the first message takes the whole conversation's text", async () => {
+    const { user, api, conversation, first, second } = await conversationOfTwoTurns();
+    const before = suite.services.quota.charsIn(user.id, conversation.id);
+    const page = await api.conversations.deleteMessage({ messageId: second.assistantMessage.id });
+    expect(shown(page)).toEqual([
+      ["q1", 1],
+      ["a1", 1],
+    ]);
+    expect(suite.services.quota.charsIn(user.id, conversation.id)).toBe(before - "q2a2".length);
+
+    const empty = await api.conversations.deleteMessage({ messageId: first.userMessage.id, limit: 10 });
+    expect(empty.messages).toEqual([]);
+    expect(empty.conversation.currentLeafId).toBeNull();
+    // The conversation goes on from nothing.
+    suite.upstream.enqueue({ kind: "reply", text: "fresh" });
+    await api.chat.send({ conversationId: conversation.id, content: "anew" });
+    expect(suite.upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "anew" }]);
+  });
+
+  it("a reply being written in what is deleted stops; another person's message is not found", async () => {
+    const { api, conversation, first, second } = await conversationOfTwoTurns();
+    suite.upstream.enqueue({ kind: "reply", text: "slow ".repeat(50), tokenDelayMs: 20 });
+    const running = await api.chat.start({ conversationId: conversation.id, content: "q3" });
+    const generation = suite.services.generations.get(running.assistantMessage.id)!;
+    await eventually(() => suite.upstream.requests.length === 3);
+    await api.conversations.deleteMessage({ messageId: second.userMessage.id });
+    expect(await generation.done).toMatchObject({ status: "stopped" });
+    expect(storedMessage(running.assistantMessage.id)).toBeUndefined();
+    expect(remaining(conversation.id)).toEqual(["a1", "q1"]);
+
+    const intruder = (await signedIn()).api;
+    await expect(intruder.conversations.deleteMessage({ messageId: first.userMessage.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(remaining(conversation.id)).toEqual(["a1", "q1"]);
+  });
+});
+
 describe("stopping a reply", () => {
   it("aborts the upstream request, keeps the text so far as stopped, and ends every stream", async () => {
     const { api, conversation } = await signedIn();

@@ -72,6 +72,7 @@ const CASES: Record<string, Case> = {
     input: () => ({ id: owner.conversationId, messageId: owner.replyId }),
     expected: "NOT_FOUND",
   },
+  "conversations.deleteMessage": { kind: "ids", input: () => ({ messageId: owner.userMessageId }), expected: "NOT_FOUND" },
   "chat.send": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
   "chat.start": { kind: "ids", input: () => ({ conversationId: owner.conversationId, content: "hi" }), expected: "NOT_FOUND" },
   "chat.compare": {

@@ -3,6 +3,8 @@ import {
   createConversation,
   createConversationInput,
   deleteConversation,
+  deleteMessage,
+  deleteMessageInput,
   getConversation,
   getConversationInput,
   listConversations,
@@ -28,6 +30,9 @@ export const conversationsRouter = createTRPCRouter({
 
   /** Shows another version: the branch through a message, answered as `get` pages it. */
   showBranch: protectedProcedure.input(showBranchInput).mutation(({ ctx, input }) => showBranch(ctx, ctx.user.id, input)),
+
+  /** Deletes a message with everything after it (every branch from it), answered as `get` pages the branch then shown. */
+  deleteMessage: protectedProcedure.input(deleteMessageInput).mutation(({ ctx, input }) => deleteMessage(ctx, ctx.user.id, input)),
 
   delete: protectedProcedure.input(conversationIdInput).mutation(({ ctx, input }) => {
     deleteConversation(ctx, ctx.user.id, input);
