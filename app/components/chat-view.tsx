@@ -1,5 +1,5 @@
 import { useRevalidator } from "@remix-run/react";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { apiClient } from "~/lib/api-client";
 import { FIRST_PAGE, reconcile, upsert, type Conversation, type Message } from "~/lib/message-list";
 import { ComparedReplies } from "./compared-replies";
@@ -27,6 +27,8 @@ interface ChatViewProps {
   refused?: { content: string; message: string | null } | null;
   /** The models people may pick: names for replies, and the choice for Compare. */
   models: { id: string; label: string }[];
+  /** A search hit to bring into view (and mark) on open. */
+  hit?: string | null;
 }
 
 /** The conversation: its messages, the reply being streamed (use-reply-stream.ts), and the composer. */
@@ -37,6 +39,7 @@ export function ChatView({
   pendingSend,
   refused,
   models,
+  hit,
 }: ChatViewProps) {
   const [messages, setMessages] = useState(initialMessages);
   const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
@@ -88,12 +91,20 @@ export function ChatView({
   });
   const { dismiss: dismissComparison, start: startComparison } = compared;
   // Once the message is stored, the composer lets go of it (unless the person typed on).
+  // What this page shows is what a new message continues, whatever another tab chose since.
+  const shownLeaf = useRef<string | null | undefined>(undefined);
+  const last = messages.at(-1);
+  shownLeaf.current = !last ? null : last.role === "assistant" ? last.id : undefined;
   const send = useCallback(
     (content: string, clientMessageId?: string, toModels: string[] | null = null) => {
-      const accepted = () => setDraft((current) => (current === content ? "" : current));
+      const options = {
+        clientMessageId,
+        parentId: shownLeaf.current,
+        onStarted: () => setDraft((current) => (current === content ? "" : current)),
+      };
       dismissComparison();
-      if (toModels) startComparison(content, toModels, accepted, clientMessageId);
-      else sendReply(content, clientMessageId, accepted);
+      if (toModels) startComparison(content, toModels, options);
+      else sendReply(content, options);
     },
     [sendReply, dismissComparison, startComparison],
   );
@@ -117,6 +128,16 @@ export function ChatView({
     return stopFollowing;
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation opened
   }, [conversation.id]);
+
+  // A search hit: brought into view once it is on the page, instead of the latest message.
+  const scrolledTo = useRef<string | null>(null);
+  useEffect(() => {
+    if (!hit || scrolledTo.current === hit) return;
+    const element = document.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(hit)}"]`);
+    if (!element) return;
+    scrolledTo.current = hit;
+    element.scrollIntoView({ block: "center" });
+  }, [hit, messages]);
 
   // A reply cut off at the length limit goes on in a new reply, as the model is asked to.
   const continueReply = useCallback(() => send(CONTINUE_PROMPT), [send]);
@@ -217,6 +238,7 @@ export function ChatView({
                 onEdit={editMessage}
                 onShowVersion={showVersion}
                 onDelete={deleteMessage}
+                marked={message.id === hit}
               />
             ),
           )}

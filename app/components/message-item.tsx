@@ -19,6 +19,8 @@ interface MessageItemProps {
   onShowVersion: (messageId: string) => void;
   /** Deletes the message and what follows it; absent where nothing may be deleted. */
   onDelete?: (messageId: string) => void;
+  /** The search hit the page was opened on. */
+  marked?: boolean;
 }
 
 const ROLE_LABEL = { user: "You", assistant: "Assistant", system: "System" } as const;
@@ -32,6 +34,7 @@ export const MessageItem = memo(function MessageItem({
   onEdit,
   onShowVersion,
   onDelete,
+  marked = false,
 }: MessageItemProps) {
   const [editing, setEditing] = useState(false);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
@@ -44,7 +47,12 @@ export const MessageItem = memo(function MessageItem({
   const failed = message.status === "error" || message.status === "interrupted";
   const cutOff = message.status === "complete" && message.finishReason === "length";
   return (
-    <article className={`message message-${message.role}`} aria-label={`${ROLE_LABEL[message.role]} said`} data-status={message.status}>
+    <article
+      className={`message message-${message.role}${marked ? " message-hit" : ""}`}
+      aria-label={`${ROLE_LABEL[message.role]} said`}
+      data-status={message.status}
+      data-message-id={message.id}
+    >
       <div className="message-body">
         {message.reasoning.trim() ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}
         {message.role === "user" && editing ? (

@@ -231,8 +231,9 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 
   return (
     <li className={active ? "conversation-row active" : "conversation-row"}>
-      <NavLink to={`/c/${conversation.id}`} className="conversation-link" title={title} ref={link}>
+      <NavLink to={conversationHref(conversation)} className="conversation-link" title={title} ref={link}>
         {title}
+        {conversation.match ? <span className="search-excerpt">{conversation.match.excerpt}</span> : null}
       </NavLink>
       <span className="row-actions">
         <button type="button" className="icon-button" aria-label={`Rename “${title}”`} title="Rename" onClick={() => setMode("rename")}>
@@ -259,4 +260,10 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
       ) : null}
     </li>
   );
+}
+
+/** A search hit opens on the branch holding the message that matched. */
+function conversationHref(conversation: ConversationSummary): string {
+  const match = conversation.match;
+  return match ? `/c/${conversation.id}?message=${encodeURIComponent(match.messageId)}` : `/c/${conversation.id}`;
 }

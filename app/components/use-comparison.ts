@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { apiClient } from "~/lib/api-client";
 import { LiveText } from "~/lib/live-text";
 import type { Message } from "~/lib/message-list";
+import type { SendOptions } from "./use-reply-stream";
 
 /** One model's reply in a comparison: streaming (live) or ended. */
 export interface ComparedReply {
@@ -87,14 +88,14 @@ export function useComparison({
     [settle, setError, unsubscribe],
   );
 
-  /** Sends `content` to every model in `models`; `accepted` once the server took it. */
+  /** Sends `content` to every model in `models` (after `parentId`, as `chat.start`); `onStarted` once the server took it. */
   const start = useCallback(
-    (content: string, models: string[], accepted?: () => void, clientMessageId: string = crypto.randomUUID()) => {
+    (content: string, models: string[], { clientMessageId = crypto.randomUUID(), parentId, onStarted: accepted }: SendOptions = {}) => {
       setError(null);
       setStarting(true);
       unsubscribe();
       apiClient()
-        .chat.compare.mutate({ conversationId, content, models, clientMessageId })
+        .chat.compare.mutate({ conversationId, content, models, clientMessageId, parentId })
         .then(
           ({ userMessage, assistantMessages }) => {
             const replies = assistantMessages.map((message) => ({

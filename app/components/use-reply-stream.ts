@@ -8,6 +8,14 @@ interface Subscription {
   unsubscribe(): void;
 }
 
+export interface SendOptions {
+  clientMessageId?: string;
+  /** The reply the message follows; null: a new first message; undefined: the branch the server shows. */
+  parentId?: string | null;
+  /** The message is shown (stored, its reply started). */
+  onStarted?: () => void;
+}
+
 /**
  * The reply being written in a conversation, as the page sees it: sending a message (started
  * by POST, then followed), following a reply already running, stopping and regenerating. The
@@ -127,10 +135,13 @@ export function useReplyStream({
     [handleEvent, setLive],
   );
 
-  /** A new message at the end of the branch shown. */
+  /**
+   * A new message after `parentId` (the end of the branch this page shows, which another tab
+   * may have moved away from on the server; undefined: the server's).
+   */
   const send = useCallback(
-    (content: string, clientMessageId: string = crypto.randomUUID(), onStarted?: () => void) =>
-      startAndFollow(() => apiClient().chat.start.mutate({ conversationId, content, clientMessageId }), { onStarted }),
+    (content: string, { clientMessageId = crypto.randomUUID(), parentId, onStarted }: SendOptions = {}) =>
+      startAndFollow(() => apiClient().chat.start.mutate({ conversationId, content, clientMessageId, parentId }), { onStarted }),
     [conversationId, startAndFollow],
   );
 

@@ -1,5 +1,5 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useActionData, useLoaderData, useLocation, useOutletContext, useRevalidator } from "@remix-run/react";
+import { useActionData, useLoaderData, useLocation, useNavigate, useOutletContext, useRevalidator } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { ChatView, type PendingSend } from "~/components/chat-view";
 import { ChatTopbar, ModelPicker } from "~/components/chat-topbar";
@@ -15,8 +15,13 @@ import { FIRST_PAGE } from "~/lib/message-list";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.conversation.title} · TeamGPT` : "TeamGPT" }];
 
-async function loadConversation(context: LoaderFunctionArgs["context"], id: string) {
+async function loadConversation(context: LoaderFunctionArgs["context"], id: string, hit: string | null) {
   try {
+    // A search hit opens on the branch that holds it (the conversation then shows that branch).
+    if (hit) {
+      const page = await context.api.conversations.showBranch({ id, messageId: hit, ...FIRST_PAGE }).catch(() => null);
+      if (page) return page;
+    }
     // The latest messages only: a 1,000-message conversation opens as fast as a short one.
     return await context.api.conversations.get({ id, ...FIRST_PAGE });
   } catch (error) {
@@ -29,7 +34,8 @@ async function loadConversation(context: LoaderFunctionArgs["context"], id: stri
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
   requireUser(context, request);
-  return json(await loadConversation(context, params.conversationId ?? ""));
+  const hit = new URL(request.url).searchParams.get("message");
+  return json({ ...(await loadConversation(context, params.conversationId ?? "", hit)), hit });
 }
 
 /** Without JavaScript: send, wait for the whole reply, show the page again (or why it was refused). */
@@ -46,7 +52,7 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
 }
 
 export default function ConversationPage() {
-  const { conversation, messages, hasEarlier } = useLoaderData<typeof loader>();
+  const { conversation, messages, hasEarlier, hit } = useLoaderData<typeof loader>();
   const { models, openSidebar, sidebarOpen } = useOutletContext<ChatOutletContext>();
   const refused = useActionData<typeof action>();
   const location = useLocation();
@@ -56,6 +62,13 @@ export default function ConversationPage() {
   useEffect(() => {
     if (pendingSend) window.history.replaceState({ ...window.history.state, usr: null }, "");
   }, [pendingSend]);
+  // A search hit is shown once: the address drops it (through the router, so revalidating does
+  // not show its branch again), and the page keeps only which message to mark.
+  const navigate = useNavigate();
+  useEffect(() => {
+    if (hit) navigate(location.pathname, { replace: true, state: { hit } });
+  }, [hit, location.pathname, navigate]);
+  const marked = hit ?? (location.state as { hit?: string } | null)?.hit ?? null;
 
   return (
     <>
@@ -70,6 +83,7 @@ export default function ConversationPage() {
         pendingSend={pendingSend}
         refused={refused ? { content: refused.values.content, message: failureMessage(refused) } : null}
         models={models.models}
+        hit={marked}
       />
     </>
   );

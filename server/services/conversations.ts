@@ -381,9 +381,49 @@ export function listConversations({ db }: Pick<ConversationDeps, "db">, userId: 
     .orderBy(desc(conversations.updatedAt), desc(conversations.id))
     .limit(input.limit + 1)
     .all();
-  const items = rows.slice(0, input.limit).map(toConversation);
+  const search = input.search;
+  const items: (Conversation & { match?: SearchMatch | null })[] = rows
+    .slice(0, input.limit)
+    .map((row) => (search ? { ...toConversation(row), match: newestMention(db, row.id, search) } : toConversation(row)));
   const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
   return { items, nextCursor: last ? encodeCursor(last.updatedAt, last.id) : null };
+}
+
+/** Where a search found its text in a conversation: which message (on any branch), and the words around it. */
+export interface SearchMatch {
+  messageId: string;
+  excerpt: string;
+}
+
+const EXCERPT_BEFORE = 30;
+const EXCERPT_AFTER = 70;
+
+/** The newest message of a conversation holding `search`, or null (only its title matched). */
+function newestMention(db: Db, conversationId: string, search: string): SearchMatch | null {
+  const query = preparedOnce(db, "newestMention", () =>
+    db
+      .select({ id: messages.id, content: messages.content })
+      .from(messages)
+      .where(and(eq(messages.conversationId, sql.placeholder("conversationId")), containsText(messages.content, sql.placeholder("pattern"))))
+      .orderBy(desc(messages.createdAt))
+      .limit(1)
+      .prepare(),
+  );
+  const row = query.get({ conversationId, pattern: `%${escapeLike(search)}%` });
+  return row ? { messageId: row.id, excerpt: excerptAround(row.content, search) } : null;
+}
+
+/** A line of text around the first place `search` occurs, white space folded, cut between words. */
+export function excerptAround(text: string, search: string): string {
+  const at = Math.max(0, text.toLowerCase().indexOf(search.toLowerCase()));
+  const start = Math.max(0, at - EXCERPT_BEFORE);
+  const end = Math.min(text.length, at + search.length + EXCERPT_AFTER);
+  let piece = text.slice(start, end);
+  // A word cut in two at either end is left out (unless that leaves nothing of the hit).
+  if (start > 0 && /\S/.test(text[start - 1] ?? "")) piece = piece.replace(/^\S*/, "");
+  if (end < text.length && /\S/.test(text[end] ?? "")) piece = piece.replace(/\S*$/, "");
+  const words = piece.replace(/\s+/g, " ").trim() || search;
+  return `${start > 0 ? "…" : ""}${words}${end < text.length ? "…" : ""}`;
 }
 
 /** More conversations than this with a match anywhere: reading the person's own is quicker. */
@@ -432,7 +472,7 @@ function ftsPhrase(text: string): string {
 }
 
 // drizzle's like() has no ESCAPE clause, and without one `%` and `_` in a search are wildcards.
-function containsText(column: SQLWrapper, pattern: string) {
+function containsText(column: SQLWrapper, pattern: string | SQLWrapper) {
   return sql`${column} like ${pattern} escape '\\'`;
 }
 

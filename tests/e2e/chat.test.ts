@@ -356,6 +356,44 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(sent[1]).toMatch(/^Large:/);
   });
 
+  it("a search hit in a version not shown opens on its branch; a message continues the branch its page shows, whatever another tab chose", async () => {
+    const { page } = await signedInPage("search-branch");
+    suite.upstream.enqueue({ kind: "reply", text: "Zebras have stripes." });
+    await send(page, "Tell me about zebras");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    suite.upstream.enqueue({ kind: "reply", text: "Giraffes are tall." });
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    await page.getByText("Giraffes are tall.").waitFor();
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+
+    await page.getByLabel("Search conversations").fill("stripes");
+    const hit = page.locator(".sidebar").getByRole("link", { name: /Tell me about zebras/ });
+    await hit.getByText("Zebras have stripes.").waitFor();
+    await screenshot(page, "search-hit");
+    await hit.click();
+    await page.locator(".message-assistant").getByText("Zebras have stripes.").waitFor();
+    await page.locator(".message-assistant").getByRole("group", { name: "Version 1 of 2" }).waitFor();
+    await page.locator(".message-hit").waitFor();
+    // Shown once: the address loses the hit, so a reload shows what the conversation shows then.
+    await eventually(() => !page.url().includes("?"));
+
+    // Another tab moves the conversation to the other version; this tab still shows the first
+    // and its next message follows it.
+    const other = await page.context().newPage();
+    await other.goto(page.url());
+    await other.getByRole("button", { name: "Next version" }).last().click();
+    await other.getByText("Giraffes are tall.").waitFor();
+    suite.upstream.enqueue({ kind: "reply", text: "More on stripes." });
+    await send(page, "More please");
+    await page.locator(".message-assistant").getByText("More on stripes.").waitFor();
+    expect(suite.upstream.requests.at(-1)!.messages.map((message) => message.content)).toEqual([
+      "Tell me about zebras",
+      "Zebras have stripes.",
+      "More please",
+    ]);
+    await other.close();
+  });
+
   it("keeps the draft when sending fails", async () => {
     const { page } = await signedInPage("draft");
     suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });

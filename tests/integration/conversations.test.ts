@@ -129,6 +129,27 @@ describe("conversations", () => {
     expect(await search("Tell me")).toEqual([]);
   });
 
+  it("a search hit names the newest message holding the text, on any branch, with the words around it; opening it shows its branch", async () => {
+    const { api } = await signedIn();
+    const conversation = await api.conversations.create({ title: "Animals" });
+    suite.upstream.enqueue({ kind: "reply", text: "Zebras have stripes. " + "Filler words go here. ".repeat(10) });
+    const first = await api.chat.send({ conversationId: conversation.id, content: "Tell me about zebras" });
+    suite.upstream.enqueue({ kind: "reply", text: "Giraffes are tall." });
+    const again = await api.chat.regenerate({ messageId: first.assistantMessage.id });
+    await suite.services.generations.get(again.assistantMessage.id)?.done;
+
+    // The striped reply is not the version shown, and the hit names it.
+    const [hit] = (await api.conversations.list({ search: "STRIPES" })).items;
+    expect(hit).toMatchObject({ id: conversation.id, match: { messageId: first.assistantMessage.id } });
+    expect(hit!.match!.excerpt).toMatch(/^Zebras have stripes\. Filler words go here\..*…$/);
+    const page = await api.conversations.showBranch({ id: conversation.id, messageId: hit!.match!.messageId });
+    expect(page.messages.map((message) => message.id)).toEqual([first.userMessage.id, first.assistantMessage.id]);
+
+    // Only the title matched: no message to name. No search: no match at all.
+    expect((await api.conversations.list({ search: "Animals" })).items[0]!.match).toBeNull();
+    expect((await api.conversations.list({})).items[0]).not.toHaveProperty("match");
+  });
+
   it("search still finds new messages while another process holds the write lock", async () => {
     const { api } = await signedIn();
     const conversation = await api.conversations.create({ title: "Misc" });
