@@ -145,7 +145,10 @@ async function startReplies(
 function requireReplyToFollow(db: Db, conversationId: string, parentId: string | null): string | null {
   if (parentId === null) return null;
   const parent = messageById(db, parentId);
-  if (!parent || parent.conversationId !== conversationId || parent.role !== "assistant") {
+  if (!parent) {
+    throw new ServiceError("BAD_REQUEST", "The reply this message follows is no longer there (deleted, perhaps in another tab). Reload the conversation.", "parentId");
+  }
+  if (parent.conversationId !== conversationId || parent.role !== "assistant") {
     throw new ServiceError("BAD_REQUEST", "A message can follow only a reply of the same conversation.", "parentId");
   }
   return parent.id;

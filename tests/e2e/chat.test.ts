@@ -394,27 +394,28 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await other.close();
   });
 
-  it("keeps the draft when sending fails", async () => {
+  it("keeps the draft when sending fails (another tab deleted the reply it would follow)", async () => {
     const { page } = await signedInPage("draft");
-    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
+    suite.upstream.enqueue({ kind: "reply", text: "Short answer." });
     await send(page, "First");
-    await page.getByRole("button", { name: "Stop" }).waitFor();
-    // Another tab of the same person sends into the conversation meanwhile: this one's send is refused.
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
     const conversationId = page.url().split("/c/")[1]!;
+
+    // Another tab deletes the reply this one shows: sending after it is refused, the draft stays.
     const other = await page.context().newPage();
     await other.goto(page.url());
-    await other.getByRole("button", { name: "Stop" }).click();
-    await page.getByText("Stopped.").waitFor();
-    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 20 });
-    await other.getByLabel("Message").fill("From the other tab");
-    await other.getByLabel("Message").press("Enter");
-    await other.getByRole("button", { name: "Stop" }).waitFor();
+    const reply = other.locator(".message-assistant");
+    await reply.hover();
+    await reply.getByRole("button", { name: "Delete", exact: true }).click();
+    await reply.getByRole("button", { name: "Delete", exact: true }).click();
+    await other.getByText("Send a message to start the conversation.").waitFor();
     await page.getByLabel("Message").fill("My carefully written draft");
     await page.getByRole("button", { name: "Send" }).click();
-    await page.getByRole("alert").getByText("A reply is still being written in this conversation").waitFor();
+    await page.getByRole("alert").getByText("no longer there").waitFor();
     expect(await page.getByLabel("Message").inputValue()).toBe("My carefully written draft");
-    await other.getByRole("button", { name: "Stop" }).click();
+
     expect(conversationId).toMatch(/^[0-9a-z]+$/);
+    await other.close();
   });
 
   it("works on a phone: the sidebar is a drawer", async () => {
