@@ -56,6 +56,7 @@ export function ChatView({
     stop,
     regenerate,
     stopFollowing,
+    leave,
   } = useReplyStream({
     conversationId: conversation.id,
     setMessages,
@@ -66,6 +67,17 @@ export function ChatView({
     setMessages(page.messages);
     setHasEarlier(page.hasEarlier);
   }, []);
+  // Another branch shown: a reply being written on the one left goes on on the server; one
+  // being written at the end of the new branch is followed.
+  const showBranchPage = useCallback(
+    (page: { messages: Message[]; hasEarlier: boolean }) => {
+      leave();
+      showPage(page);
+      const last = page.messages.at(-1);
+      if (last?.role === "assistant" && last.status === "streaming") follow(last);
+    },
+    [leave, showPage, follow],
+  );
   const revalidator = useRevalidator();
   const compared = useComparison({
     conversationId: conversation.id,
@@ -78,15 +90,7 @@ export function ChatView({
       [],
     ),
     onSettled: useCallback((message: Message) => setMessages((current) => (current.some((m) => m.id === message.id) ? upsert(current, message) : current)), []),
-    onKept: useCallback(
-      (page: { messages: Message[]; hasEarlier: boolean }) => {
-        showPage(page);
-        const last = page.messages.at(-1);
-        if (last?.role === "assistant" && last.status === "streaming") follow(last);
-      },
-      // eslint-disable-next-line react-hooks/exhaustive-deps -- follow is stable
-      [showPage],
-    ),
+    onKept: showBranchPage,
     setError,
   });
   const { dismiss: dismissComparison, start: startComparison } = compared;
@@ -182,9 +186,9 @@ export function ChatView({
       dismissComparison();
       apiClient()
         .conversations.showBranch.mutate({ id: conversation.id, messageId, ...FIRST_PAGE })
-        .then(showPage, (failure: Error) => setError(failure.message));
+        .then(showBranchPage, (failure: Error) => setError(failure.message));
     },
-    [conversation.id, setError, showPage, dismissComparison],
+    [conversation.id, setError, showBranchPage, dismissComparison],
   );
 
   const deleteMessage = useCallback(
@@ -193,9 +197,9 @@ export function ChatView({
       dismissComparison();
       apiClient()
         .conversations.deleteMessage.mutate({ messageId, ...FIRST_PAGE })
-        .then(showPage, (failure: Error) => setError(failure.message));
+        .then(showBranchPage, (failure: Error) => setError(failure.message));
     },
-    [setError, showPage, dismissComparison],
+    [setError, showBranchPage, dismissComparison],
   );
 
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
@@ -233,6 +237,7 @@ export function ChatView({
                 message={message}
                 isLatestReply={message.id === latestReplyId}
                 busy={busy}
+                starting={sending || compared.starting}
                 onRegenerate={regenerate}
                 onContinue={continueReply}
                 onEdit={editMessage}

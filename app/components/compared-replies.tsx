@@ -32,6 +32,7 @@ export function ComparedReplies({
                 message={message}
                 isLatestReply={false}
                 busy
+                starting
                 onRegenerate={nothing}
                 onContinue={nothing}
                 onEdit={nothing}

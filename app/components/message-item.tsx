@@ -10,6 +10,11 @@ interface MessageItemProps {
   /** The latest reply gets Regenerate (or Retry after an error). */
   isLatestReply: boolean;
   busy: boolean;
+  /**
+   * A message is on its way to the server: versions and edits wait for it. (They need not wait
+   * for a reply being written: it goes on, on its branch, while another is read or started.)
+   */
+  starting: boolean;
   onRegenerate: (messageId: string) => void;
   /** Asks the model to go on after a reply that stopped at the length limit. */
   onContinue: () => void;
@@ -29,6 +34,7 @@ export const MessageItem = memo(function MessageItem({
   message,
   isLatestReply,
   busy,
+  starting,
   onRegenerate,
   onContinue,
   onEdit,
@@ -58,7 +64,7 @@ export const MessageItem = memo(function MessageItem({
         {message.role === "user" && editing ? (
           <EditMessage
             text={message.content}
-            busy={busy}
+            busy={starting}
             onCancel={() => setEditing(false)}
             onSend={(content) => onEdit(message.id, content, () => setEditing(false))}
           />
@@ -101,11 +107,11 @@ export const MessageItem = memo(function MessageItem({
       ) : (
         <div className="message-actions">
           {message.versionIds && message.versionIds.length > 1 ? (
-            <Versions ids={message.versionIds} id={message.id} busy={busy} onShow={onShowVersion} />
+            <Versions ids={message.versionIds} id={message.id} busy={starting} onShow={onShowVersion} />
           ) : null}
           {message.content ? <CopyButton text={message.content} icon /> : null}
           {message.role === "user" && !editing ? (
-            <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={busy} aria-label="Edit" title="Edit">
+            <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={starting} aria-label="Edit" title="Edit">
               <PencilIcon />
             </button>
           ) : null}

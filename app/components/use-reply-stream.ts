@@ -48,6 +48,12 @@ export function useReplyStream({
     subscription.current?.unsubscribe();
   }, []);
   const revalidator = useRevalidator();
+  /** Another branch is shown: stop following the reply (it goes on, on the server) and drop its live text. */
+  const leave = useCallback(() => {
+    stopFollowing();
+    subscription.current = null;
+    setLive(null);
+  }, [stopFollowing, setLive]);
 
   const settle = useCallback(
     (message: Message) => {
@@ -177,5 +183,5 @@ export function useReplyStream({
     [follow, setMessages],
   );
 
-  return { live, sending, error, setError, send, edit, follow, stop, regenerate, stopFollowing };
+  return { live, sending, error, setError, send, edit, follow, stop, regenerate, stopFollowing, leave };
 }

@@ -316,6 +316,33 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByText("Answer one.").waitFor();
   });
 
+  it("a reply keeps streaming on its branch while another version is read, and is followed again on the way back", async () => {
+    const { page } = await signedInPage("branch-while-streaming");
+    suite.upstream.enqueue({ kind: "reply", text: "The first answer." });
+    await send(page, "Question");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    suite.upstream.enqueue({ kind: "reply", text: LONG_REPLY, tokenDelayMs: 25 });
+    const question = page.locator(".message-user").first();
+    await question.hover();
+    await question.getByRole("button", { name: "Edit", exact: true }).click();
+    await page.getByLabel("Edited text").fill("Question, asked again");
+    await page.getByLabel("Edited text").press("Enter");
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.locator("[data-status=streaming]").getByText("Sentence number 2 ").waitFor();
+
+    // Reading the first version meanwhile: nothing streams on this branch.
+    await page.getByRole("button", { name: "Previous version" }).click();
+    await page.getByText("The first answer.").waitFor();
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    expect(await page.locator("[data-status=streaming]").count()).toBe(0);
+
+    // Back: the reply is still being written, and followed to its end.
+    await page.getByRole("button", { name: "Next version" }).click();
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 15_000 });
+    expect(await assistantText(page)).toContain("Sentence number 39 of a long answer.");
+  });
+
   it("compare two models: both stream side by side, keeping one makes it the branch shown, the other a version", async () => {
     const { page } = await signedInPage("compare");
     await page.getByRole("button", { name: "Compare models" }).click();
