@@ -7,6 +7,7 @@ import { Composer } from "./composer";
 import { LiveMessage, MessageItem } from "./message-item";
 import { useAutoScroll } from "./use-auto-scroll";
 import { useComparison } from "./use-comparison";
+import { COMPOSER, useKeyboardFocus } from "./use-keyboard-focus";
 import { useReplyStream } from "./use-reply-stream";
 
 export interface PendingSend {
@@ -45,6 +46,7 @@ export function ChatView({
   const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [draft, setDraft] = useState(refused?.content ?? "");
+  const restoreFocus = useKeyboardFocus();
   const {
     live,
     sending,
@@ -89,8 +91,27 @@ export function ChatView({
       // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
       [],
     ),
-    onSettled: useCallback((message: Message) => setMessages((current) => (current.some((m) => m.id === message.id) ? upsert(current, message) : current)), []),
-    onKept: showBranchPage,
+    onSettled: useCallback(
+      (message: Message) => setMessages((current) => (current.some((m) => m.id === message.id) ? upsert(current, message) : current)),
+      [],
+    ),
+    onKept: useCallback(
+      (page: { messages: Message[]; hasEarlier: boolean }, kept: Message) => {
+        showBranchPage(page);
+        restoreFocus(COMPOSER);
+        // The conversation goes on with the model whose reply was kept.
+        if (kept.model && kept.model !== conversation.model) {
+          apiClient()
+            .conversations.update.mutate({ id: conversation.id, model: kept.model })
+            .then(
+              () => revalidator.revalidate(),
+              (failure: Error) => setError(failure.message),
+            );
+        }
+      },
+      // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+      [showBranchPage, restoreFocus, conversation.id, conversation.model],
+    ),
     setError,
   });
   const { dismiss: dismissComparison, start: startComparison } = compared;
@@ -107,7 +128,8 @@ export function ChatView({
         onStarted: () => setDraft((current) => (current === content ? "" : current)),
       };
       dismissComparison();
-      if (toModels) startComparison(content, toModels, options);
+      // Compare is for one message: the next goes to the conversation's model again.
+      if (toModels) startComparison(content, toModels, { ...options, onStarted: () => (options.onStarted(), setCompareModels(null)) });
       else sendReply(content, options);
     },
     [sendReply, dismissComparison, startComparison],
@@ -176,19 +198,28 @@ export function ChatView({
             ),
           ),
         );
+        restoreFocus(COMPOSER);
       }),
-    [edit, dismissComparison],
+    [edit, dismissComparison, restoreFocus],
   );
 
   const showVersion = useCallback(
-    (messageId: string) => {
+    (messageId: string, direction: "Previous" | "Next") => {
       setError(null);
       dismissComparison();
       apiClient()
         .conversations.showBranch.mutate({ id: conversation.id, messageId, ...FIRST_PAGE })
-        .then(showBranchPage, (failure: Error) => setError(failure.message));
+        .then(
+          (page) => {
+            showBranchPage(page);
+            // The same control, on the version now shown (or its other arrow, at the end).
+            const versions = `[data-message-id="${CSS.escape(messageId)}"] .versions`;
+            restoreFocus(`${versions} [aria-label="${direction} version"]`, `${versions} button`, COMPOSER);
+          },
+          (failure: Error) => setError(failure.message),
+        );
     },
-    [conversation.id, setError, showBranchPage, dismissComparison],
+    [conversation.id, setError, showBranchPage, dismissComparison, restoreFocus],
   );
 
   const deleteMessage = useCallback(
@@ -197,9 +228,23 @@ export function ChatView({
       dismissComparison();
       apiClient()
         .conversations.deleteMessage.mutate({ messageId, ...FIRST_PAGE })
-        .then(showBranchPage, (failure: Error) => setError(failure.message));
+        .then(
+          (page) => {
+            showBranchPage(page);
+            restoreFocus(COMPOSER);
+          },
+          (failure: Error) => setError(failure.message),
+        );
     },
-    [setError, showBranchPage, dismissComparison],
+    [setError, showBranchPage, dismissComparison, restoreFocus],
+  );
+
+  const regenerateReply = useCallback(
+    (messageId: string) => {
+      regenerate(messageId);
+      restoreFocus(COMPOSER);
+    },
+    [regenerate, restoreFocus],
   );
 
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
@@ -238,7 +283,7 @@ export function ChatView({
                 isLatestReply={message.id === latestReplyId}
                 busy={busy}
                 starting={sending || compared.starting}
-                onRegenerate={regenerate}
+                onRegenerate={regenerateReply}
                 onContinue={continueReply}
                 onEdit={editMessage}
                 onShowVersion={showVersion}
@@ -252,21 +297,23 @@ export function ChatView({
           ) : null}
         </div>
       </div>
-      {scroller.awayFromBottom ? (
-        <button type="button" className="button secondary jump-latest" onClick={scroller.jump}>
-          ↓ Jump to latest
-        </button>
-      ) : null}
-      <Composer
-        draft={draft}
-        onDraftChange={setDraft}
-        onSend={() => send(draft, undefined, compareModels)}
-        onStop={() => void (compared.running ? compared.stop() : stop())}
-        generating={live !== null || compared.running}
-        sending={sending || compared.starting}
-        error={error}
-        compare={{ models, chosen: compareModels, onChange: setCompareModels, current: conversation.model }}
-      />
+      <div className="composer-dock">
+        {scroller.awayFromBottom ? (
+          <button type="button" className="button secondary jump-latest" onClick={scroller.jump}>
+            ↓ Jump to latest
+          </button>
+        ) : null}
+        <Composer
+          draft={draft}
+          onDraftChange={setDraft}
+          onSend={() => send(draft, undefined, compareModels)}
+          onStop={() => void (compared.running ? compared.stop() : stop())}
+          generating={live !== null || compared.running}
+          sending={sending || compared.starting}
+          error={error}
+          compare={{ models, chosen: compareModels, onChange: setCompareModels, current: conversation.model }}
+        />
+      </div>
     </div>
   );
 }

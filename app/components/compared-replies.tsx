@@ -15,16 +15,24 @@ export function ComparedReplies({
 }: {
   comparison: Comparison;
   labelOf: (model: string | null) => string;
-  onKeep: (messageId: string) => void;
+  onKeep: (reply: Comparison["replies"][number]["message"]) => void;
   onGrow: () => void;
 }) {
   return (
     <section className="comparison" aria-label="Compared replies">
-      <p className="comparison-hint">Keep the reply you prefer to go on from it; the others stay as its versions (‹ ›).</p>
+      <p className="comparison-hint">
+        Keep the reply you prefer: the conversation goes on from it, with its model; the others stay as its versions (‹ ›). Going on without
+        choosing keeps the first.
+      </p>
       <div className="comparison-grid" data-count={comparison.replies.length}>
         {comparison.replies.map(({ message, live }) => (
           <section key={message.id} className="compared-reply" aria-label={`Reply from ${labelOf(message.model)}`}>
-            <h3 className="compared-model">{labelOf(message.model)}</h3>
+            <div className="compared-header">
+              <h3 className="compared-model">{labelOf(message.model)}</h3>
+              <button type="button" className="button secondary small" onClick={() => onKeep(message)}>
+                Keep this reply
+              </button>
+            </div>
             {live ? (
               <LiveMessage live={live} onGrow={onGrow} />
             ) : (
@@ -39,9 +47,6 @@ export function ComparedReplies({
                 onShowVersion={nothing}
               />
             )}
-            <button type="button" className="button secondary small compared-keep" onClick={() => onKeep(message.id)}>
-              Keep this reply
-            </button>
           </section>
         ))}
       </div>

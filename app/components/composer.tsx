@@ -31,6 +31,13 @@ const MAX_HEIGHT_PX = 240;
 export function Composer({ draft, onDraftChange, onSend, onStop, generating, sending, error, action, compare }: ComposerProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
   const hydrated = useHydrated();
+  // Stop, focused, turns into Send when the reply ends: focus goes to the text, not the page.
+  const stopFocused = useRef(false);
+  useEffect(() => {
+    if (generating || !stopFocused.current) return;
+    stopFocused.current = false;
+    textarea.current?.focus();
+  }, [generating]);
 
   // Grow with the text up to a limit, then scroll.
   useEffect(() => {
@@ -81,7 +88,13 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
           autoFocus
         />
         {generating ? (
-          <button type="button" className="button danger composer-button" onClick={onStop}>
+          <button
+            type="button"
+            className="button danger composer-button"
+            onClick={onStop}
+            onFocus={() => (stopFocused.current = true)}
+            onBlur={() => (stopFocused.current = false)}
+          >
             Stop
           </button>
         ) : (

@@ -21,7 +21,7 @@ interface MessageItemProps {
   /** Edit and resend; `accepted` when the server took the new version. */
   onEdit: (messageId: string, content: string, accepted: () => void) => void;
   /** Shows another version of a message (its branch). */
-  onShowVersion: (messageId: string) => void;
+  onShowVersion: (messageId: string, direction: "Previous" | "Next") => void;
   /** Deletes the message and what follows it; absent where nothing may be deleted. */
   onDelete?: (messageId: string) => void;
   /** The search hit the page was opened on. */
@@ -111,7 +111,14 @@ export const MessageItem = memo(function MessageItem({
           ) : null}
           {message.content ? <CopyButton text={message.content} icon /> : null}
           {message.role === "user" && !editing ? (
-            <button type="button" className="icon-button" onClick={() => setEditing(true)} disabled={starting} aria-label="Edit" title="Edit">
+            <button
+              type="button"
+              className="icon-button"
+              onClick={() => setEditing(true)}
+              disabled={starting}
+              aria-label="Edit"
+              title="Edit"
+            >
               <PencilIcon />
             </button>
           ) : null}
@@ -176,7 +183,17 @@ function ConfirmDelete({ onlyReply, onConfirm, onCancel }: { onlyReply: boolean;
 }
 
 /** "‹ 2/3 ›": which version of a message this is, and the way to the others. */
-function Versions({ ids, id, busy, onShow }: { ids: string[]; id: string; busy: boolean; onShow: (messageId: string) => void }) {
+function Versions({
+  ids,
+  id,
+  busy,
+  onShow,
+}: {
+  ids: string[];
+  id: string;
+  busy: boolean;
+  onShow: (messageId: string, direction: "Previous" | "Next") => void;
+}) {
   const index = ids.indexOf(id);
   return (
     <span className="versions" role="group" aria-label={`Version ${index + 1} of ${ids.length}`}>
@@ -185,7 +202,7 @@ function Versions({ ids, id, busy, onShow }: { ids: string[]; id: string; busy: 
         className="icon-button"
         aria-label="Previous version"
         disabled={busy || index <= 0}
-        onClick={() => onShow(ids[index - 1]!)}
+        onClick={() => onShow(ids[index - 1]!, "Previous")}
       >
         ‹
       </button>
@@ -197,7 +214,7 @@ function Versions({ ids, id, busy, onShow }: { ids: string[]; id: string; busy: 
         className="icon-button"
         aria-label="Next version"
         disabled={busy || index >= ids.length - 1}
-        onClick={() => onShow(ids[index + 1]!)}
+        onClick={() => onShow(ids[index + 1]!, "Next")}
       >
         ›
       </button>

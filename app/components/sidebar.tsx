@@ -1,6 +1,6 @@
 import { AccountBadge, LogoutButton } from "./account-menu";
 import { Form, Link, NavLink, useNavigate, useRevalidator } from "@remix-run/react";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import type { RouterOutputs } from "../../client";
 import { apiClient } from "~/lib/api-client";
 import { groupByDay } from "~/lib/day-groups";
@@ -96,7 +96,7 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
             <h2 className="group-label">{group.label}</h2>
             <ul>
               {group.items.map((conversation) => (
-                <ConversationRow key={conversation.id} conversation={conversation} active={conversation.id === activeId} />
+                <ConversationRow key={conversation.id} conversation={conversation} active={conversation.id === activeId} search={search} />
               ))}
             </ul>
           </section>
@@ -126,7 +126,7 @@ export function Sidebar({ user, firstPage, search: initialSearch, activeId, now 
   );
 }
 
-function ConversationRow({ conversation, active }: { conversation: ConversationSummary; active: boolean }) {
+function ConversationRow({ conversation, active, search }: { conversation: ConversationSummary; active: boolean; search: string }) {
   const [mode, setMode] = useState<"view" | "rename" | "confirm-delete">("view");
   const [title, setTitle] = useState(conversation.title);
   const [error, setError] = useState<string | null>(null);
@@ -233,7 +233,11 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
     <li className={active ? "conversation-row active" : "conversation-row"}>
       <NavLink to={conversationHref(conversation)} className="conversation-link" title={title} ref={link}>
         {title}
-        {conversation.match ? <span className="search-excerpt">{conversation.match.excerpt}</span> : null}
+        {conversation.match ? (
+          <span className="search-excerpt">
+            <Marked text={conversation.match.excerpt} search={search} />
+          </span>
+        ) : null}
       </NavLink>
       <span className="row-actions">
         <button type="button" className="icon-button" aria-label={`Rename “${title}”`} title="Rename" onClick={() => setMode("rename")}>
@@ -266,4 +270,19 @@ function ConversationRow({ conversation, active }: { conversation: ConversationS
 function conversationHref(conversation: ConversationSummary): string {
   const match = conversation.match;
   return match ? `/c/${conversation.id}?message=${encodeURIComponent(match.messageId)}` : `/c/${conversation.id}`;
+}
+
+/** The text with each place `search` occurs (ignoring case) marked. */
+function Marked({ text, search }: { text: string; search: string }) {
+  const needle = search.trim().toLowerCase();
+  if (!needle) return text;
+  const parts: ReactNode[] = [];
+  const lower = text.toLowerCase();
+  let from = 0;
+  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, from)) {
+    parts.push(text.slice(from, at), <mark key={at}>{text.slice(at, at + needle.length)}</mark>);
+    from = at + needle.length;
+  }
+  parts.push(text.slice(from));
+  return parts;
 }

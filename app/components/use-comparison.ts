@@ -37,7 +37,7 @@ export function useComparison({
   /** The message and the first reply, the branch now shown. */
   onStarted: (userMessage: Message, shown: Message) => void;
   onSettled: (message: Message) => void;
-  onKept: (page: { messages: Message[]; hasEarlier: boolean }) => void;
+  onKept: (page: { messages: Message[]; hasEarlier: boolean }, kept: Message) => void;
   setError: (message: string | null) => void;
 }) {
   const [comparison, setComparison] = useState<Comparison | null>(null);
@@ -58,7 +58,10 @@ export function useComparison({
       unsubscribe(message.id);
       setComparison(
         (current) =>
-          current && { ...current, replies: current.replies.map((reply) => (reply.message.id === message.id ? { message, live: null } : reply)) },
+          current && {
+            ...current,
+            replies: current.replies.map((reply) => (reply.message.id === message.id ? { message, live: null } : reply)),
+          },
       );
       onSettled(message);
     },
@@ -127,14 +130,14 @@ export function useComparison({
 
   /** Keeps one reply: the branch shown from now on; the others stay as its versions. */
   const keep = useCallback(
-    (messageId: string) => {
+    (kept: Message) => {
       apiClient()
-        .conversations.showBranch.mutate({ id: conversationId, messageId })
+        .conversations.showBranch.mutate({ id: conversationId, messageId: kept.id })
         .then(
           (page) => {
             unsubscribe();
             setComparison(null);
-            onKept(page);
+            onKept(page, kept);
           },
           (failure: Error) => setError(failure.message),
         );

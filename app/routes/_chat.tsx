@@ -35,7 +35,8 @@ export default function ChatLayout() {
   const closeSidebar = useCallback(() => setSidebarOpen(false), []);
   const drawer = useDrawerFocus(sidebarOpen, closeSidebar);
 
-  useEffect(() => setSidebarOpen(false), [location.pathname]);
+  // Any navigation closes the drawer: another conversation, or a search hit in the one open.
+  useEffect(() => setSidebarOpen(false), [location.pathname, location.search]);
 
   const outletContext: ChatOutletContext = { models, openSidebar: () => setSidebarOpen(true), sidebarOpen };
   return (

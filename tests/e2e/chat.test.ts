@@ -300,6 +300,8 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByRole("button", { name: "Next version" }).last().focus();
     await page.keyboard.press("Enter");
     await page.getByText("Answer one, again.").waitFor();
+    // The keyboard stays on the versions of the message now shown (Next is disabled at the end).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Previous version");
 
     // Deleting the version shown asks first (Escape takes it back), then shows the one before it.
     const reply = page.locator(".message-assistant");
@@ -362,7 +364,8 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await screenshot(page, "compare-streaming");
     await small.getByText("Sentence number 39").waitFor({ timeout: 15_000 });
     await large.getByText("Sentence number 39").waitFor({ timeout: 15_000 });
-    await page.getByRole("button", { name: "Compare", exact: true }).waitFor();
+    // Compare was for that message: the composer sends to one model again.
+    await page.getByRole("button", { name: "Compare models" }).waitFor();
     await screenshot(page, "compare-done");
 
     // Keeping the large model's reply: the comparison folds into versions, the large one shown.
@@ -370,6 +373,8 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await page.getByRole("region", { name: "Compared replies" }).waitFor({ state: "detached" });
     await page.locator(".message-assistant").getByRole("group", { name: "Version 2 of 2" }).waitFor();
     expect(await assistantText(page)).toContain("Large:");
+    // The conversation goes on with the kept reply's model.
+    await expect.poll(() => page.getByLabel("Model").inputValue()).toBe("fake-large");
     await page.reload();
     expect(await assistantText(page)).toContain("Large:");
 
@@ -378,6 +383,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     suite.upstream.enqueue({ kind: "reply", text: "Following on." });
     await send(page, "Go on");
     await page.getByText("Following on.").waitFor();
+    expect(suite.upstream.requests.at(-1)!.model).toBe("fake-large");
     const sent = suite.upstream.requests.at(-1)!.messages.map((message) => message.content);
     expect(sent[0]).toBe("Which is better?");
     expect(sent[1]).toMatch(/^Large:/);
