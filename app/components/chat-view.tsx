@@ -11,6 +11,8 @@ import { COMPOSER, useKeyboardFocus } from "./use-keyboard-focus";
 import { useReplyStream } from "./use-reply-stream";
 
 export interface PendingSend {
+  /** The conversation it was made for. */
+  conversationId: string;
   content: string;
   clientMessageId: string;
   /** Compare: the models the message goes to. */
@@ -155,6 +157,16 @@ export function ChatView({
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation opened
   }, [conversation.id]);
 
+  // A search hit in the conversation already open shows another branch: as a version switch.
+  useEffect(() => {
+    if (!hit) return;
+    dismissComparison();
+    leave();
+    const last = initialMessages.at(-1);
+    if (last?.role === "assistant" && last.status === "streaming") follow(last);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per hit opened, with the page it came with
+  }, [hit]);
+
   // A search hit: brought into view once it is on the page, instead of the latest message.
   const scrolledTo = useRef<string | null>(null);
   useEffect(() => {
@@ -162,8 +174,8 @@ export function ChatView({
     const element = document.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(hit)}"]`);
     if (!element) return;
     scrolledTo.current = hit;
-    element.scrollIntoView({ block: "center" });
-  }, [hit, messages]);
+    scroller.reveal(element);
+  }, [hit, messages, scroller]);
 
   // A reply cut off at the length limit goes on in a new reply, as the model is asked to.
   const continueReply = useCallback(() => send(CONTINUE_PROMPT), [send]);
@@ -222,10 +234,13 @@ export function ChatView({
     [conversation.id, setError, showBranchPage, dismissComparison, restoreFocus],
   );
 
+  // Until a delete answers, nothing may follow what it removes.
+  const [deleting, setDeleting] = useState(false);
   const deleteMessage = useCallback(
     (messageId: string) => {
       setError(null);
       dismissComparison();
+      setDeleting(true);
       apiClient()
         .conversations.deleteMessage.mutate({ messageId, ...FIRST_PAGE })
         .then(
@@ -234,7 +249,8 @@ export function ChatView({
             restoreFocus(COMPOSER);
           },
           (failure: Error) => setError(failure.message),
-        );
+        )
+        .finally(() => setDeleting(false));
     },
     [setError, showBranchPage, dismissComparison, restoreFocus],
   );
@@ -248,7 +264,8 @@ export function ChatView({
   );
 
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
-  const busy = live !== null || sending || compared.running || compared.starting;
+  const starting = sending || compared.starting || deleting;
+  const busy = live !== null || starting || compared.running;
   const { comparison } = compared;
   const comparedIds = new Set(comparison?.replies.map((reply) => reply.message.id));
   // Side by side while the branch shown ends in one of them (it does until another is chosen).
@@ -282,7 +299,7 @@ export function ChatView({
                 message={message}
                 isLatestReply={message.id === latestReplyId}
                 busy={busy}
-                starting={sending || compared.starting}
+                starting={starting}
                 onRegenerate={regenerateReply}
                 onContinue={continueReply}
                 onEdit={editMessage}
@@ -309,7 +326,7 @@ export function ChatView({
           onSend={() => send(draft, undefined, compareModels)}
           onStop={() => void (compared.running ? compared.stop() : stop())}
           generating={live !== null || compared.running}
-          sending={sending || compared.starting}
+          sending={starting}
           error={error}
           compare={{ models, chosen: compareModels, onChange: setCompareModels, current: conversation.model }}
         />

@@ -29,7 +29,12 @@ export function ComparedReplies({
           <section key={message.id} className="compared-reply" aria-label={`Reply from ${labelOf(message.model)}`}>
             <div className="compared-header">
               <h3 className="compared-model">{labelOf(message.model)}</h3>
-              <button type="button" className="button secondary small" onClick={() => onKeep(message)}>
+              <button
+                type="button"
+                className="button secondary small"
+                onClick={() => onKeep(message)}
+                aria-label={`Keep this reply, from ${labelOf(message.model)}`}
+              >
                 Keep this reply
               </button>
             </div>

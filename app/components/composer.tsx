@@ -115,7 +115,7 @@ export function Composer({ draft, onDraftChange, onSend, onStop, generating, sen
             aria-pressed={comparing !== null}
             onClick={() => compare.onChange(comparing ? null : firstChoice(compare))}
           >
-            {comparing ? "Send to one model" : "Compare models"}
+            Compare models
           </button>
         ) : null}
       </div>
@@ -143,7 +143,9 @@ function CompareModels({ compare, chosen }: { compare: CompareChoice; chosen: st
           </label>
         );
       })}
-      {chosen.length < 2 ? <p className="compare-note">Pick at least two.</p> : null}
+      <p className="compare-note" role="status">
+        {chosen.length < 2 ? "Pick at least two." : ""}
+      </p>
     </fieldset>
   );
 }

@@ -58,6 +58,7 @@ export const MessageItem = memo(function MessageItem({
       aria-label={`${ROLE_LABEL[message.role]} said`}
       data-status={message.status}
       data-message-id={message.id}
+      aria-current={marked ? "true" : undefined}
     >
       <div className="message-body">
         {message.reasoning.trim() ? <Thinking reasoning={message.reasoning} label={thoughtLabel(message.reasoningMs)} /> : null}

@@ -31,6 +31,13 @@ export function useAutoScroll() {
     if (ref.current) ref.current.scrollTop = ref.current.scrollHeight;
   }, []);
 
+  /** Shows `element` (a search hit) and stops following the end, as if the reader had scrolled there. */
+  const reveal = useCallback((element: HTMLElement) => {
+    pinned.current = false;
+    setAwayFromBottom(true);
+    element.scrollIntoView({ block: "center" });
+  }, []);
+
   /** Prepending older messages must not move what the reader is looking at. */
   const keepPositionWhile = useCallback((change: () => void) => {
     const element = ref.current;
@@ -43,7 +50,7 @@ export function useAutoScroll() {
   }, []);
 
   return useMemo(
-    () => ({ ref, onScroll, jump, follow, keepPositionWhile, awayFromBottom }),
-    [onScroll, jump, follow, keepPositionWhile, awayFromBottom],
+    () => ({ ref, onScroll, jump, follow, keepPositionWhile, reveal, awayFromBottom }),
+    [onScroll, jump, follow, keepPositionWhile, reveal, awayFromBottom],
   );
 }

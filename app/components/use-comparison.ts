@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiClient } from "~/lib/api-client";
 import { LiveText } from "~/lib/live-text";
-import type { Message } from "~/lib/message-list";
+import { FIRST_PAGE, type Message } from "~/lib/message-list";
 import type { SendOptions } from "./use-reply-stream";
 
 /** One model's reply in a comparison: streaming (live) or ended. */
@@ -43,6 +43,14 @@ export function useComparison({
   const [comparison, setComparison] = useState<Comparison | null>(null);
   const [starting, setStarting] = useState(false);
   const subscriptions = useRef(new Map<string, Subscription>());
+  // An answer arriving after the page is gone (another conversation opened) must start nothing.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
 
   const unsubscribe = useCallback((messageId?: string) => {
     for (const [id, subscription] of subscriptions.current) {
@@ -81,7 +89,15 @@ export function useComparison({
               else if (data.type !== "start") live.apply(data);
             },
             onError: (failure) => {
+              // Not followed any more: ended as far as this page knows (a reload shows where it stands).
               unsubscribe(message.id);
+              setComparison(
+                (current) =>
+                  current && {
+                    ...current,
+                    replies: current.replies.map((reply) => (reply.message.id === message.id ? { ...reply, live: null } : reply)),
+                  },
+              );
               setError(failure.message);
             },
           },
@@ -101,6 +117,7 @@ export function useComparison({
         .chat.compare.mutate({ conversationId, content, models, clientMessageId, parentId })
         .then(
           ({ userMessage, assistantMessages }) => {
+            if (!mounted.current) return;
             const replies = assistantMessages.map((message) => ({
               message,
               live: message.status === "streaming" ? new LiveText(message.id, message.content, message.reasoning) : null,
@@ -132,9 +149,10 @@ export function useComparison({
   const keep = useCallback(
     (kept: Message) => {
       apiClient()
-        .conversations.showBranch.mutate({ id: conversationId, messageId: kept.id })
+        .conversations.showBranch.mutate({ id: conversationId, messageId: kept.id, ...FIRST_PAGE })
         .then(
           (page) => {
+            if (!mounted.current) return;
             unsubscribe();
             setComparison(null);
             onKept(page, kept);

@@ -60,7 +60,9 @@ export default function NewChatPage() {
     try {
       const conversation = await apiClient().conversations.create.mutate({ model, systemPrompt: systemPrompt.trim() || null });
       navigate(`/c/${conversation.id}`, {
-        state: { pendingSend: { content: draft, clientMessageId: crypto.randomUUID(), models: compareModels } },
+        state: {
+          pendingSend: { conversationId: conversation.id, content: draft, clientMessageId: crypto.randomUUID(), models: compareModels },
+        },
       });
     } catch (failure) {
       setSending(false);

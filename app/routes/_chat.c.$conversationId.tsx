@@ -17,9 +17,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
 
 async function loadConversation(context: LoaderFunctionArgs["context"], id: string, hit: string | null) {
   try {
-    // A search hit opens on the branch that holds it (the conversation then shows that branch).
     if (hit) {
-      const page = await context.api.conversations.showBranch({ id, messageId: hit, ...FIRST_PAGE }).catch(() => null);
+      const page = await loadBranchOfHit(context, id, hit);
       if (page) return page;
     }
     // The latest messages only: a 1,000-message conversation opens as fast as a short one.
@@ -30,6 +29,24 @@ async function loadConversation(context: LoaderFunctionArgs["context"], id: stri
     if (code === "NOT_FOUND" || code === "BAD_REQUEST") throw notFound("That conversation does not exist, or it is not yours.");
     throw error;
   }
+}
+
+/** Messages read back at most to show a search hit: beyond that it is not marked. */
+const MAX_MESSAGES_TO_HIT = 2_000;
+
+/**
+ * A search hit's branch, read (not chosen: a GET changes nothing; the page chooses it once
+ * shown), back far enough to hold the hit. Null when the hit is not in the conversation.
+ */
+async function loadBranchOfHit(context: LoaderFunctionArgs["context"], id: string, hit: string) {
+  const page = await context.api.conversations.get({ id, through: hit, ...FIRST_PAGE }).catch(() => null);
+  if (!page) return null;
+  while (!page.messages.some((message) => message.id === hit) && page.hasEarlier && page.messages.length < MAX_MESSAGES_TO_HIT) {
+    const earlier = await context.api.conversations.get({ id, before: page.messages[0]!.id, limit: 200, maxChars: 200_000 });
+    page.messages.unshift(...earlier.messages);
+    page.hasEarlier = earlier.hasEarlier;
+  }
+  return page;
 }
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
@@ -56,18 +73,23 @@ export default function ConversationPage() {
   const { models, openSidebar, sidebarOpen } = useOutletContext<ChatOutletContext>();
   const refused = useActionData<typeof action>();
   const location = useLocation();
-  const [pendingSend] = useState<PendingSend | null>(() => (location.state as { pendingSend?: PendingSend } | null)?.pendingSend ?? null);
+  // Only for the conversation it was made for: this page stays mounted from one to the next.
+  const handedOver = (location.state as { pendingSend?: PendingSend } | null)?.pendingSend;
+  const pendingSend = handedOver?.conversationId === conversation.id ? handedOver : null;
 
   // Sent once: a reload must not offer it again (the clientMessageId would make it harmless anyway).
   useEffect(() => {
     if (pendingSend) window.history.replaceState({ ...window.history.state, usr: null }, "");
   }, [pendingSend]);
-  // A search hit is shown once: the address drops it (through the router, so revalidating does
-  // not show its branch again), and the page keeps only which message to mark.
+  // A search hit: once shown, the conversation chooses its branch (so other devices and a
+  // reload show it), and the address drops it through the router, keeping only which message
+  // to mark, so revalidating reads the conversation as it is.
   const navigate = useNavigate();
   useEffect(() => {
-    if (hit) navigate(location.pathname, { replace: true, state: { hit } });
-  }, [hit, location.pathname, navigate]);
+    if (!hit) return;
+    const done = () => navigate(location.pathname, { replace: true, state: { hit } });
+    apiClient().conversations.showBranch.mutate({ id: conversation.id, messageId: hit, limit: 1 }).then(done, done);
+  }, [hit, conversation.id, location.pathname, navigate]);
   const marked = hit ?? (location.state as { hit?: string } | null)?.hit ?? null;
 
   return (

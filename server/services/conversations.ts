@@ -35,13 +35,15 @@ export const getConversationInput = z.object({
   before: recordId.optional(),
   /** Fewer messages when the latest are long: at most this many characters of text (never more than MAX_PAGE_CHARS, never none). */
   maxChars: z.number().int().min(1).optional(),
+  /** The branch through this message (down its newest continuation) instead of the one shown; nothing is changed. */
+  through: recordId.optional(),
 });
 
 /** Shows the branch through a message (its newest continuation), and answers its page as `get` does. */
-export const showBranchInput = getConversationInput.omit({ before: true }).extend({ messageId: recordId });
+export const showBranchInput = getConversationInput.omit({ before: true, through: true }).extend({ messageId: recordId });
 
 /** Deletes a message with what follows it, and answers the page of the branch then shown. */
-export const deleteMessageInput = getConversationInput.omit({ id: true, before: true }).extend({ messageId: recordId });
+export const deleteMessageInput = getConversationInput.omit({ id: true, before: true, through: true }).extend({ messageId: recordId });
 
 export const listConversationsInput = z
   .object({
@@ -239,7 +241,8 @@ export function getConversation(
   const latest: MessageRow[] = [];
   let chars = 0;
   let hasEarlier = false;
-  for (const row of pathEndingAt(db, start ? start.parentId : conversation.currentLeafId)) {
+  const leaf = input.through ? newestLeafUnder(db, conversation.id, requireMessageIn(db, conversation.id, input.through).id) : conversation.currentLeafId;
+  for (const row of pathEndingAt(db, start ? start.parentId : leaf)) {
     // The newest message always comes, however long: a page is never empty.
     if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
       hasEarlier = true;
@@ -263,6 +266,12 @@ export interface ConversationPage {
   hasEarlier: boolean;
 }
 
+function requireMessageIn(db: Db, conversationId: string, messageId: string): MessageRow {
+  const message = messageById(db, messageId);
+  if (!message || message.conversationId !== conversationId) throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
+  return message;
+}
+
 /** The versions under each parent, read once per parent for a page. */
 function versionLookup(db: Db, conversationId: string): (parentId: string | null) => string[] {
   const known = new Map<string | null, string[]>();
@@ -279,8 +288,7 @@ function versionLookup(db: Db, conversationId: string): (parentId: string | null
  */
 export function showBranch({ db }: Pick<ConversationDeps, "db">, userId: string, input: z.infer<typeof showBranchInput>): ConversationPage {
   requireConversation(db, userId, input.id);
-  const message = messageById(db, input.messageId);
-  if (!message || message.conversationId !== input.id) throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
+  const message = requireMessageIn(db, input.id, input.messageId);
   showBranchEndingAt(db, input.id, newestLeafUnder(db, input.id, message.id));
   return getConversation({ db }, userId, { id: input.id, limit: input.limit, maxChars: input.maxChars });
 }
@@ -306,15 +314,15 @@ export function deleteMessage(
     const versions = childIdsOf(db, conversationId, top.parentId);
     const deleted = deleteSubtree(db, top.id);
     const conversation = requireConversation(db, userId, conversationId);
-    if (conversation.currentLeafId === null || deleted.ids.includes(conversation.currentLeafId)) {
+    if (conversation.currentLeafId === null || deleted.includes(conversation.currentLeafId)) {
       const at = versions.indexOf(top.id);
       const beside = versions[at - 1] ?? versions[at + 1];
       showBranchEndingAt(db, conversationId, beside ? newestLeafUnder(db, conversationId, beside) : top.parentId);
     }
     return deleted;
   });
-  for (const id of removed.ids) void generations.get(id)?.stop();
-  quota.removed(userId, removed.chars);
+  for (const id of removed) void generations.get(id)?.stop();
+  quota.recount(userId);
   return getConversation({ db }, userId, { id: conversationId, limit: input.limit, maxChars: input.maxChars });
 }
 
@@ -381,10 +389,12 @@ export function listConversations({ db }: Pick<ConversationDeps, "db">, userId: 
     .orderBy(desc(conversations.updatedAt), desc(conversations.id))
     .limit(input.limit + 1)
     .all();
+  const page = rows.slice(0, input.limit);
   const search = input.search;
-  const items: (Conversation & { match?: SearchMatch | null })[] = rows
-    .slice(0, input.limit)
-    .map((row) => (search ? { ...toConversation(row), match: newestMention(db, row.id, search) } : toConversation(row)));
+  const mentions = search ? newestMentions(db, page.map((row) => row.id), search) : null;
+  const items: (Conversation & { match?: SearchMatch | null })[] = page.map((row) =>
+    mentions && search ? { ...toConversation(row), match: mentions(row.id) } : toConversation(row),
+  );
   const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
   return { items, nextCursor: last ? encodeCursor(last.updatedAt, last.id) : null };
 }
@@ -398,7 +408,41 @@ export interface SearchMatch {
 const EXCERPT_BEFORE = 30;
 const EXCERPT_AFTER = 70;
 
-/** The newest message of a conversation holding `search`, or null (only its title matched). */
+/**
+ * For each conversation of a page, the newest message holding `search`, or null (only its
+ * title matched). Read from the search index in one query, which ignores case in every
+ * script as the search does; a text under three characters, which the index cannot look up,
+ * is matched with LIKE, one conversation at a time.
+ */
+function newestMentions(db: Db, conversationIds: string[], search: string): (conversationId: string) => SearchMatch | null {
+  const found = new Map<string, SearchMatch>();
+  const indexed = [...search].length >= 3 ? mentionsInIndex(db, conversationIds, search) : null;
+  if (indexed) {
+    for (const row of indexed) {
+      if (!found.has(row.conversationId)) found.set(row.conversationId, { messageId: row.id, excerpt: excerptAround(row.content, search) });
+    }
+    return (conversationId) => found.get(conversationId) ?? null;
+  }
+  return (conversationId) => newestMention(db, conversationId, search);
+}
+
+/** The messages of these conversations the index finds `search` in, newest first (null when the index is unreadable now). */
+function mentionsInIndex(db: Db, conversationIds: string[], search: string) {
+  try {
+    catchUpSearchIndex(db);
+  } catch {
+    return null;
+  }
+  return db.all<{ conversationId: string; id: string; content: string }>(
+    sql`select messages.conversation_id as conversationId, messages.id as id, messages.content as content
+        from message_search join messages on messages.rowid = message_search.rowid
+        where message_search match ${ftsPhrase(search)}
+          and message_search.conversation_id in (select value from json_each(${JSON.stringify(conversationIds)}))
+        order by messages.created_at desc
+        limit ${MAX_INDEXED_HITS}`,
+  );
+}
+
 function newestMention(db: Db, conversationId: string, search: string): SearchMatch | null {
   const query = preparedOnce(db, "newestMention", () =>
     db

@@ -116,20 +116,14 @@ export function showBranchEndingAt(db: Db, conversationId: string, leafId: strin
   db.update(conversations).set({ currentLeafId: leafId }).where(eq(conversations.id, conversationId)).run();
 }
 
-/**
- * Deletes a message and every message after it on any branch (its replies, their follow-ups,
- * all their versions); answers how many characters of text went with them.
- */
-export function deleteSubtree(db: Db, messageId: string): { ids: string[]; chars: number } {
-  const subtree = sql`with recursive subtree(id) as (
+/** Deletes a message and every message after it on any branch (its replies, their follow-ups, all their versions); answers their ids. */
+export function deleteSubtree(db: Db, messageId: string): string[] {
+  const rows = db.all<{ id: string }>(sql`with recursive subtree(id) as (
       select id from messages where id = ${messageId}
       union all select messages.id from messages join subtree on messages.parent_id = subtree.id
-    )`;
-  const rows = db.all<{ id: string; chars: number }>(
-    sql`${subtree} select messages.id as id, length(messages.content) as chars from messages join subtree using (id)`,
-  );
-  db.run(sql`${subtree} delete from messages where id in (select id from subtree)`);
-  return { ids: rows.map((row) => row.id), chars: rows.reduce((sum, row) => sum + row.chars, 0) };
+    )
+    delete from messages where id in (select id from subtree) returning id`);
+  return rows.map((row) => row.id);
 }
 
 export type NewMessage = Pick<

@@ -114,8 +114,9 @@ async function startReplies(
   // A resend costs nothing: it starts nothing.
   const earlier = resent();
   if (earlier) return earlier;
-  // Before the rate limit: a wrong model costs no message.
+  // Before the rate limit: a wrong model, or more replies than may ever run at once, costs no message.
   for (const model of requested) if (model !== undefined) requireModel(deps.models, model);
+  requireRunnable(deps, requested.length);
   await deps.limits.consume("messagesPerUser", userId, requested.length);
 
   // From here on no await: the checks and the insert happen as one step.
@@ -145,10 +146,15 @@ async function startReplies(
 function requireReplyToFollow(db: Db, conversationId: string, parentId: string | null): string | null {
   if (parentId === null) return null;
   const parent = messageById(db, parentId);
-  if (!parent) {
-    throw new ServiceError("BAD_REQUEST", "The reply this message follows is no longer there (deleted, perhaps in another tab). Reload the conversation.", "parentId");
+  // Missing, or another conversation's (maybe another person's): one answer, which tells nothing.
+  if (!parent || parent.conversationId !== conversationId) {
+    throw new ServiceError(
+      "BAD_REQUEST",
+      "The reply this message follows is not in this conversation (deleted, perhaps in another tab). Reload the conversation.",
+      "parentId",
+    );
   }
-  if (parent.conversationId !== conversationId || parent.role !== "assistant") {
+  if (parent.role !== "assistant") {
     throw new ServiceError("BAD_REQUEST", "A message can follow only a reply of the same conversation.", "parentId");
   }
   return parent.id;
@@ -210,15 +216,20 @@ function findByClientMessageId(db: Db, conversationId: string, clientMessageId: 
 function requireCapacity(deps: ChatDeps, userId: string, starting = 1): void {
   const max = deps.limits.maxRunningReplies;
   if (!deps.limits.enabled || deps.generations.runningFor(userId) + starting <= max) return;
-  if (starting > max) {
-    throw new ServiceError("TOO_MANY_REQUESTS", `At most ${max} ${max === 1 ? "reply" : "replies"} may be written at once here; compare fewer models.`);
-  }
   throw new ServiceError(
     "TOO_MANY_REQUESTS",
     `You already have ${max} ${max === 1 ? "reply" : "replies"} being written. Wait for one to finish, or stop one.`,
     undefined,
     5,
   );
+}
+
+/** More replies at once than one person may ever have running: no wait helps. */
+function requireRunnable(deps: ChatDeps, starting: number): void {
+  const max = deps.limits.maxRunningReplies;
+  if (deps.limits.enabled && starting > max) {
+    throw new ServiceError("BAD_REQUEST", `At most ${max} ${max === 1 ? "reply" : "replies"} may be written at once here; compare fewer models.`, "models");
+  }
 }
 
 /** An assistant message, owned by `userId`, with the user message it answers. */

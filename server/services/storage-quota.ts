@@ -55,6 +55,15 @@ export class StorageQuota {
     if (entry) entry.chars += chars;
   }
 
+  /**
+   * Counts the person's text again at the next check: after deleting messages, whose replies
+   * this server never added to its running total (they grow after the check), subtracting
+   * them would undercount.
+   */
+  recount(userId: string): void {
+    this.stored.delete(userId);
+  }
+
   /** Text the person deleted. */
   removed(userId: string, chars: number): void {
     const entry = this.stored.get(userId);

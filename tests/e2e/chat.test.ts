@@ -1,5 +1,7 @@
+import { eq } from "drizzle-orm";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { messages } from "../../server/db/schema";
 import { tokenize } from "../../server/llm/fake-upstream";
 import { hasChromium, screenshot } from "../helpers/browser";
 import { eventually } from "../helpers/chat";
@@ -427,6 +429,46 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await other.close();
   });
 
+  it("a first message sent from the new-chat page goes to its conversation only, not to the next one opened", async () => {
+    const { page, user } = await signedInPage("pending-once");
+    const other = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "An older question" },
+      { role: "assistant", content: "An older answer" },
+    ]);
+    await page.reload();
+    suite.upstream.enqueue({ kind: "reply", text: "Hello back." });
+    await send(page, "Hello first");
+    await page.getByText("Hello back.").waitFor();
+    await page.locator(".sidebar").getByRole("link", { name: "A saved conversation" }).click();
+    await page.getByText("An older answer").waitFor();
+    await page.waitForTimeout(500);
+    const stored = suite.server.services.db.select().from(messages).where(eq(messages.conversationId, other)).all();
+    expect(stored.map((message) => message.content)).toEqual(["An older question", "An older answer"]);
+  });
+
+  it("a search hit far back in a long conversation is loaded, marked and brought into view", async () => {
+    const { page, user } = await signedInPage("hit-far-back");
+    const turns = Array.from({ length: 60 }, (_, i) =>
+      i % 2 === 0
+        ? { role: "user" as const, content: i === 2 ? "Where do capybaras live?" : `Question ${i}` }
+        : { role: "assistant" as const, content: `Answer ${i}` },
+    );
+    createConversation(suite.server.services, user.id, turns, "Long talk");
+    await page.reload();
+    await page.getByLabel("Search conversations").fill("capybaras");
+    const found = page.locator(".sidebar").getByRole("link", { name: /Long talk/ });
+    await found.getByText("Where do capybaras live?").waitFor();
+    await found.click();
+    const hit = page.locator(".message-hit");
+    await hit.getByText("Where do capybaras live?").waitFor();
+    expect(await hit.getAttribute("aria-current")).toBe("true");
+    await expect
+      .poll(() =>
+        hit.evaluate((element) => element.getBoundingClientRect().top > 0 && element.getBoundingClientRect().bottom < window.innerHeight),
+      )
+      .toBe(true);
+  });
+
   it("keeps the draft when sending fails (another tab deleted the reply it would follow)", async () => {
     const { page } = await signedInPage("draft");
     suite.upstream.enqueue({ kind: "reply", text: "Short answer." });
@@ -444,7 +486,7 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await other.getByText("Send a message to start the conversation.").waitFor();
     await page.getByLabel("Message").fill("My carefully written draft");
     await page.getByRole("button", { name: "Send" }).click();
-    await page.getByRole("alert").getByText("no longer there").waitFor();
+    await page.getByRole("alert").getByText("is not in this conversation").waitFor();
     expect(await page.getByLabel("Message").inputValue()).toBe("My carefully written draft");
 
     expect(conversationId).toMatch(/^[0-9a-z]+$/);

@@ -145,6 +145,24 @@ describe("conversations", () => {
     const page = await api.conversations.showBranch({ id: conversation.id, messageId: hit!.match!.messageId });
     expect(page.messages.map((message) => message.id)).toEqual([first.userMessage.id, first.assistantMessage.id]);
 
+    // `get` with `through` reads that branch and changes nothing.
+    const through = await api.conversations.get({ id: conversation.id, through: first.userMessage.id });
+    expect(through.messages.map((message) => message.content)).toEqual(["Tell me about zebras", "Giraffes are tall."]);
+    const hidden = await api.conversations.get({ id: conversation.id, through: first.assistantMessage.id });
+    expect(hidden.messages.at(-1)!.id).toBe(first.assistantMessage.id);
+    expect(hidden.conversation.currentLeafId).toBe(first.assistantMessage.id);
+    await api.conversations.showBranch({ id: conversation.id, messageId: again.assistantMessage.id });
+    expect((await api.conversations.get({ id: conversation.id, through: first.assistantMessage.id })).conversation.currentLeafId).toBe(
+      again.assistantMessage.id,
+    );
+    await expect(api.conversations.get({ id: conversation.id, through: "nosuchmessage" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    // Case is ignored in every script, in the excerpt as in the search.
+    suite.upstream.enqueue({ kind: "reply", text: "Привет, мир!" });
+    const greeting = await api.chat.send({ conversationId: conversation.id, content: "Say hello in Russian" });
+    const [russian] = (await api.conversations.list({ search: "ПРИВЕТ" })).items;
+    expect(russian!.match).toEqual({ messageId: greeting.assistantMessage.id, excerpt: "Привет, мир!" });
+
     // Only the title matched: no message to name. No search: no match at all.
     expect((await api.conversations.list({ search: "Animals" })).items[0]!.match).toBeNull();
     expect((await api.conversations.list({})).items[0]).not.toHaveProperty("match");
