@@ -34,6 +34,8 @@ export async function startServerProcess(options: {
       OPENAI_API_KEY: "bench",
       OPENAI_MODELS: "bench",
       RATE_LIMITS: "off",
+      // Replies only: a title request after each first reply would be measured as reply work.
+      MODEL_TITLES: "off",
       LOG_LEVEL: "warn",
       PUBLIC_ORIGIN: "http://127.0.0.1",
     },

@@ -7,6 +7,7 @@ import { ModelLimits } from "./llm/context-window";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
 import { GenerationRegistry } from "./services/generation-registry";
+import { TitleWriter } from "./services/titles";
 import { ModelProblems } from "./services/model-status";
 import { OpenStreams } from "./services/open-streams";
 import { StorageQuota } from "./services/storage-quota";
@@ -26,6 +27,8 @@ export interface AppRuntime {
   env: Env;
   models: ModelCatalog;
   generations: GenerationRegistry;
+  /** Titles written by a model after a conversation's first reply. */
+  titles: TitleWriter;
   /** Context windows and first-token timeouts per model: configured, then learned from the servers. */
   modelLimits: ModelLimits;
   /** Recent model-server failures with the server's own words, for the admin's models page. */
@@ -61,7 +64,16 @@ export async function createAppRuntime(db: Db, env: Env, logger: Logger = create
   const provider = createOpenAIProvider({ apiKey: env.OPENAI_API_KEY, baseURL: demo?.url ?? env.OPENAI_BASE_URL });
   const modelLimits = new ModelLimits(env);
   const modelProblems = new ModelProblems();
-  const generations = new GenerationRegistry({ db, provider, env, logger, limits: modelLimits, problems: modelProblems });
+  const titles = new TitleWriter({ db, provider, logger, enabled: env.MODEL_TITLES && !demo });
+  const generations = new GenerationRegistry({
+    db,
+    provider,
+    env,
+    logger,
+    limits: modelLimits,
+    problems: modelProblems,
+    onEnded: (reply) => titles.afterReply(reply),
+  });
   const streams = new OpenStreams({ perUser: env.MAX_STREAMS_PER_USER, total: env.MAX_OPEN_STREAMS, enabled: env.RATE_LIMITS });
   return {
     services: {
@@ -70,6 +82,7 @@ export async function createAppRuntime(db: Db, env: Env, logger: Logger = create
       env,
       models: modelCatalog(env),
       generations,
+      titles,
       modelLimits,
       modelProblems,
       modelServer: demo ? "the built-in offline demo" : withoutCredentials(env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"),

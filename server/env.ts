@@ -108,6 +108,7 @@ export const envSchema = z.object({
   OPENAI_FIRST_TOKEN_TIMEOUT_MS: milliseconds(60_000),
   OPENAI_IDLE_TIMEOUT_MS: milliseconds(30_000),
   MAX_REPLY_TOKENS: count("tokens", 8192),
+  MODEL_TITLES: booleanSwitch.default(true),
   MAX_REPLY_CHARS: z.coerce
     .number({ error: "expected a number of characters" })
     .int("expected a whole number of characters")

@@ -157,6 +157,16 @@ export function ChatView({
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation opened
   }, [conversation.id]);
 
+  // After the first reply a model may write the conversation's title, in the background
+  // (server/services/titles.ts): the sidebar looks again shortly after.
+  const firstReplyEnded = messages.length === 2 && messages[1]?.role === "assistant" && messages[1].status === "complete";
+  useEffect(() => {
+    if (!firstReplyEnded) return;
+    const timers = [3_000, 10_000].map((ms) => setTimeout(() => revalidator.revalidate(), ms));
+    return () => timers.forEach(clearTimeout);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+  }, [firstReplyEnded]);
+
   // A search hit in the conversation already open shows another branch: as a version switch.
   useEffect(() => {
     if (!hit) return;

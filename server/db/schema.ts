@@ -55,6 +55,8 @@ export const registrationKeys = sqliteTable(
   (table) => [uniqueIndex("registration_keys_key_unique").on(table.key), index("registration_keys_created_at_idx").on(table.createdAt)],
 );
 
+export const titleSources = ["default", "message", "model", "person"] as const;
+
 export const conversations = sqliteTable(
   "conversations",
   {
@@ -63,6 +65,11 @@ export const conversations = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     title: text("title").notNull(),
+    /**
+     * Who wrote the title: `default` ("New chat"), `message` (the first message's first line),
+     * `model` (written by a model after the first reply), `person` (never overwritten).
+     */
+    titleSource: text("title_source", { enum: titleSources }).notNull().default("default"),
     model: text("model").notNull(),
     systemPrompt: text("system_prompt"),
     // The branch shown: the last message of the path from the first message (a message tree).

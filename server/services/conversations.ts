@@ -25,6 +25,8 @@ import type { StorageQuota } from "./storage-quota";
 export const MAX_TITLE_CHARS = LIMITS.titleChars;
 export const MAX_SYSTEM_PROMPT_CHARS = LIMITS.systemPromptChars;
 export const DEFAULT_TITLE = "New chat";
+/** Titles made for the person (from the first message, or by a model) are at most this long. */
+export const MAX_AUTO_TITLE_CHARS = 60;
 
 export const conversationIdInput = z.object({ id: recordId });
 
@@ -63,7 +65,7 @@ export const listConversationsInput = z
  * overrides and isolates, zero-width spaces and joiners, soft hyphens, tag characters. In a
  * title they can make one conversation look like another in the sidebar.
  */
-const INVISIBLE_FORMATTING = /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
+export const INVISIBLE_FORMATTING = /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
 
 const titleText = z
   .string()
@@ -207,6 +209,7 @@ export async function createConversation(
       id: newId(),
       userId,
       title,
+      titleSource: input.title === undefined ? "default" : "person",
       model,
       systemPrompt,
       createdAt: now,
@@ -342,7 +345,7 @@ export function updateConversation(
   const [row] = db
     .update(conversations)
     .set({
-      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.title !== undefined ? { title: input.title, titleSource: "person" as const } : {}),
       ...(input.model !== undefined ? { model: input.model } : {}),
       ...(input.systemPrompt !== undefined ? { systemPrompt } : {}),
       // Not activity: a renamed conversation keeps its place in the list; only messages move it.
@@ -528,5 +531,5 @@ function escapeLike(text: string): string {
 export function titleFromMessage(content: string): string {
   const line = content.replace(INVISIBLE_FORMATTING, "").trim().split("\n")[0]!.replace(/\s+/g, " ").trim();
   if (!line) return DEFAULT_TITLE;
-  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+  return line.length > MAX_AUTO_TITLE_CHARS ? `${line.slice(0, MAX_AUTO_TITLE_CHARS - 3).trimEnd()}…` : line;
 }

@@ -24,9 +24,13 @@ export class GenerationRegistry {
   private readonly retries = new Set<NodeJS.Timeout>();
   private readonly deps: GenerationDeps;
 
-  constructor(deps: Omit<GenerationDeps, "ticker">) {
+  /** Told of every reply that ended (a model writes the conversation's title after its first). */
+  private readonly onEnded: (reply: MessageRow) => void;
+
+  constructor({ onEnded = () => {}, ...deps }: Omit<GenerationDeps, "ticker"> & { onEnded?: (reply: MessageRow) => void }) {
     const ticker = new BatchTicker(() => batchWindowMs(this.running.size));
     this.deps = { ...deps, ticker };
+    this.onEnded = onEnded;
   }
 
   start({ userId, message, model, prompt }: StartGeneration): Generation {
@@ -34,6 +38,7 @@ export class GenerationRegistry {
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
     generation.done
+      .then((reply) => this.onEnded(reply))
       .catch((error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
       .finally(() => {
         removeMember(this.perUser, userId, generation);

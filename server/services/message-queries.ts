@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { preparedOnce } from "../db/prepared";
-import { conversations, messages, type MessageRow } from "../db/schema";
+import { conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
 
 /**
  * The queries every reply runs, built once per database handle (see preparedOnce): a reply
@@ -76,6 +76,23 @@ export function hasMessages(db: Db, conversationId: string): boolean {
       .prepare(),
   );
   return query.get({ conversationId }) !== undefined;
+}
+
+export function conversationById(db: Db, id: string): ConversationRow | undefined {
+  return db.select().from(conversations).where(eq(conversations.id, id)).get();
+}
+
+/**
+ * A title a model wrote, kept only while the title is still the one taken from the first
+ * message: a person who renamed the conversation meanwhile keeps their title. True if kept.
+ */
+export function saveModelTitle(db: Db, conversationId: string, title: string): boolean {
+  const result = db
+    .update(conversations)
+    .set({ title, titleSource: "model" })
+    .where(and(eq(conversations.id, conversationId), eq(conversations.titleSource, "message")))
+    .run();
+  return result.changes > 0;
 }
 
 /** The messages that follow `parentId` (null: a conversation's first messages), oldest first: its versions. */
@@ -164,6 +181,7 @@ export function recordTurn(db: Db, id: string, turn: { updatedAt: Date; model: s
           model: setTo<string>("model"),
           currentLeafId: setTo<string>("leafId"),
           title: setTo<string>("title"),
+          titleSource: sql`'message'`,
         })
         .where(eq(conversations.id, p("id")))
         .prepare(),

@@ -7,7 +7,7 @@ import type { ConversationRow, MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import type { ModelLimits } from "../llm/context-window";
 import type { ModelCatalog } from "../llm/models";
-import { DEFAULT_TITLE, requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
+import { requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation-registry";
 import {
@@ -168,7 +168,7 @@ function insertMessageAndReplies(
   conversationModel: string,
 ): ReplySet {
   const now = Date.now();
-  const isFirstMessage = conversation.title === DEFAULT_TITLE && !hasMessages(db, conversation.id);
+  const isFirstMessage = conversation.titleSource === "default" && !hasMessages(db, conversation.id);
   const userMessage = insertMessage(db, {
     id: newId(),
     conversationId: conversation.id,

@@ -39,6 +39,7 @@ async function startProcess(databaseUrl: string) {
       HOST: "127.0.0.1",
       RATE_LIMITS: "off",
       SHUTDOWN_GRACE_MS: "600",
+      MODEL_TITLES: "off",
       // The test reads the start-up lines (info) and the setup link (warn).
       LOG_LEVEL: "info",
     },

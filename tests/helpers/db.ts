@@ -49,6 +49,9 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
     HOST: "127.0.0.1",
     PORT: "0",
     RATE_LIMITS: "off",
+    // A title is one more request to the fake model server, after each first reply: only
+    // tests about titles, which know to expect it, ask for them.
+    MODEL_TITLES: "off",
     LOG_LEVEL: "error",
     ...overrides,
   });

@@ -15,14 +15,14 @@ export interface BrowserSuite {
 }
 
 /** For a describe block: the real server, the fake model server and chromium, once for all its tests. */
-export function useBrowserSuite(): BrowserSuite {
+export function useBrowserSuite(env: Record<string, string> = {}): BrowserSuite {
   let upstream: FakeUpstream;
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
     ({ upstream } = await startTestUpstream());
-    [server, browser] = await Promise.all([startTestServer(upstreamEnv(upstream)), launchBrowser()]);
+    [server, browser] = await Promise.all([startTestServer(upstreamEnv(upstream, env)), launchBrowser()]);
   });
   // Pages stay open until the end so a failed test can still be photographed.
   afterAll(async () => {

@@ -152,4 +152,24 @@ describe("upgrading a database made by the previous release", () => {
       old.dispose();
     }
   });
+
+  it("0008: titles so far stay as they are and are never overwritten; \"New chat\" is still the default", () => {
+    const old = databaseMigratedUpTo("0007_message_tree");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into conversations (id, user_id, title, model) values ('c1', 'u1', 'Trip plans', 'm'), ('c2', 'u1', 'New chat', 'm');
+        insert into messages (id, conversation_id, role, content, status) values ('q1', 'c1', 'user', 'Where to?', 'complete');
+      `);
+      old.upgrade();
+      expect(sqlite.prepare("select id, title, title_source as source from conversations order by id").all()).toEqual([
+        { id: "c1", title: "Trip plans", source: "person" },
+        { id: "c2", title: "New chat", source: "default" },
+      ]);
+      expect(count(sqlite, "messages")).toBe(1);
+    } finally {
+      old.dispose();
+    }
+  });
 });
