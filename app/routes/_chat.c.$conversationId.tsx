@@ -115,19 +115,21 @@ function ConversationSettings({
   conversation,
   models,
 }: {
-  conversation: { id: string; model: string; systemPrompt: string | null };
+  conversation: { id: string; model: string; systemPrompt: string | null; temperature: number | null; maxReplyTokens: number | null };
   models: { id: string; label: string }[];
 }) {
   const revalidator = useRevalidator();
   const [systemPrompt, setSystemPrompt] = useState(conversation.systemPrompt ?? "");
+  const [temperature, setTemperature] = useState(conversation.temperature?.toString() ?? "");
+  const [maxReplyTokens, setMaxReplyTokens] = useState(conversation.maxReplyTokens?.toString() ?? "");
   const [status, setStatus] = useState<string | null>(null);
   const known = models.some((model) => model.id === conversation.model);
   const options = known ? models : [...models, { id: conversation.model, label: `${conversation.model} (no longer offered)` }];
 
-  async function update(change: { model?: string; systemPrompt?: string | null }) {
+  async function update(change: { model?: string; systemPrompt?: string | null; temperature?: number | null; maxReplyTokens?: number | null }) {
     try {
       await apiClient().conversations.update.mutate({ id: conversation.id, ...change });
-      setStatus(change.systemPrompt !== undefined ? "Saved." : null);
+      setStatus(change.model === undefined ? "Saved." : null);
       revalidator.revalidate();
     } catch (failure) {
       setStatus((failure as Error).message);
@@ -138,11 +140,16 @@ function ConversationSettings({
     <>
       <ModelPicker models={options} value={conversation.model} onChange={(model) => void update({ model })} />
       <details className="system-prompt-popover">
-        <summary>System prompt</summary>
+        <summary>Settings</summary>
         <form
           onSubmit={(event) => {
             event.preventDefault();
-            void update({ systemPrompt: systemPrompt.trim() || null });
+            void update({
+              systemPrompt: systemPrompt.trim() || null,
+              // Blank: the default (the model server's temperature, the longest reply allowed).
+              temperature: temperature.trim() === "" ? null : Number(temperature),
+              maxReplyTokens: maxReplyTokens.trim() === "" ? null : Number(maxReplyTokens),
+            });
           }}
         >
           <label htmlFor="system-prompt">System prompt for this conversation</label>
@@ -154,6 +161,39 @@ function ConversationSettings({
             onChange={(event) => setSystemPrompt(event.target.value)}
             placeholder="e.g. Answer in French."
           />
+          <div className="settings-row">
+            <label htmlFor="temperature">
+              Temperature
+              <span className="field-hint">0–2; blank: the model's default. Lower is more focused.</span>
+            </label>
+            <input
+              id="temperature"
+              type="number"
+              inputMode="decimal"
+              min={0}
+              max={2}
+              step={0.1}
+              value={temperature}
+              placeholder="default"
+              onChange={(event) => setTemperature(event.target.value)}
+            />
+          </div>
+          <div className="settings-row">
+            <label htmlFor="max-reply-tokens">
+              Longest reply
+              <span className="field-hint">In tokens (about ¾ of a word); blank: the most allowed.</span>
+            </label>
+            <input
+              id="max-reply-tokens"
+              type="number"
+              inputMode="numeric"
+              min={1}
+              step={1}
+              value={maxReplyTokens}
+              placeholder="default"
+              onChange={(event) => setMaxReplyTokens(event.target.value)}
+            />
+          </div>
           <div className="actions">
             <button type="submit" className="button primary small">
               Save

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The one source of row types: every service derives its types from these tables. */
 
@@ -72,6 +72,10 @@ export const conversations = sqliteTable(
     titleSource: text("title_source", { enum: titleSources }).notNull().default("default"),
     model: text("model").notNull(),
     systemPrompt: text("system_prompt"),
+    /** Sampling temperature sent with every reply; null: the model server's default. */
+    temperature: real("temperature"),
+    /** The longest reply asked for, in tokens; null: MAX_REPLY_TOKENS. */
+    maxReplyTokens: integer("max_reply_tokens"),
     // The branch shown: the last message of the path from the first message (a message tree).
     currentLeafId: text("current_leaf_id"),
     createdAt: createdAt(),

@@ -57,6 +57,8 @@ export interface RecordedRequest {
   tokensSent: number;
   /** The longest reply the client asked for, and under which name (`max_tokens` or `max_completion_tokens`). */
   maxTokens: { name: "max_tokens" | "max_completion_tokens"; value: number } | null;
+  /** The temperature asked for, if any. */
+  temperature: number | undefined;
 }
 
 export interface FakeUpstreamOptions {
@@ -137,6 +139,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       stream?: boolean;
       max_tokens?: number;
       max_completion_tokens?: number;
+      temperature?: number;
     };
     const record: RecordedRequest = {
       model: body.model,
@@ -145,6 +148,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       authorization: req.headers.authorization,
       closedEarly: false,
       tokensSent: 0,
+      temperature: body.temperature,
       maxTokens:
         body.max_completion_tokens !== undefined
           ? { name: "max_completion_tokens", value: body.max_completion_tokens }

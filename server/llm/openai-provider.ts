@@ -30,11 +30,15 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
   const lengthLimit = (maxTokens: number) => ({ [lengthName]: maxTokens });
 
   return {
-    async *stream({ model, messages, maxTokens, signal }: CompletionRequest): AsyncIterable<ProviderEvent> {
+    async *stream({ model, messages, maxTokens, temperature, signal }: CompletionRequest): AsyncIterable<ProviderEvent> {
       let stream;
       try {
+        const sampling = temperature === undefined ? {} : { temperature };
         const answer = await client.chat.completions
-          .create({ model, messages, stream: true, stream_options: { include_usage: true }, ...lengthLimit(maxTokens) }, { signal })
+          .create(
+            { model, messages, stream: true, stream_options: { include_usage: true }, ...lengthLimit(maxTokens), ...sampling },
+            { signal },
+          )
           .withResponse();
         requireEventStream(answer.response, where);
         stream = answer.data;

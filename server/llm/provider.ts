@@ -14,6 +14,8 @@ export interface CompletionRequest {
   messages: ChatTurn[];
   /** The longest reply to ask for, in tokens. */
   maxTokens: number;
+  /** Sent only when set: otherwise the server's default. */
+  temperature?: number;
   /** Aborting it must close the upstream HTTP request. */
   signal: AbortSignal;
 }

@@ -18,6 +18,7 @@ import {
 } from "./message-queries";
 import { decodeCursor, encodeCursor, olderThanCursor } from "./cursor";
 import type { ModelCatalog } from "../llm/models";
+import type { Env } from "../env";
 import type { GenerationRegistry } from "./generation-registry";
 import type { RateLimits } from "./rate-limits";
 import type { StorageQuota } from "./storage-quota";
@@ -72,11 +73,18 @@ const titleText = z
   .transform((title) => title.replace(INVISIBLE_FORMATTING, "").trim())
   .pipe(z.string().min(1, "Give the conversation a title.").max(MAX_TITLE_CHARS, `Keep the title under ${MAX_TITLE_CHARS} characters.`));
 
+/** Reply parameters a conversation may set; null: the default (the model server's, MAX_REPLY_TOKENS). */
+const replyParameters = {
+  temperature: z.number().min(0, "Temperature goes from 0 to 2.").max(2, "Temperature goes from 0 to 2.").nullish(),
+  maxReplyTokens: z.number().int("Give the longest reply as a whole number of tokens.").min(1, "A reply needs at least 1 token.").nullish(),
+};
+
 export const createConversationInput = z
   .object({
     title: titleText.optional(),
     model: modelId.optional(),
     systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
+    ...replyParameters,
   })
   .default({});
 
@@ -87,6 +95,7 @@ export const updateConversationInput = z.object({
   title: titleText.optional(),
   model: modelId.optional(),
   systemPrompt: z.string().max(MAX_SYSTEM_PROMPT_CHARS, `Keep the system prompt under ${MAX_SYSTEM_PROMPT_CHARS} characters.`).nullish(),
+  ...replyParameters,
 });
 
 /** docs/api.md `Conversation`. */
@@ -99,6 +108,10 @@ export interface Conversation {
   updatedAt: string;
   /** The last message of the branch shown (messages form a tree); null before the first. */
   currentLeafId: string | null;
+  /** Sent with every reply when set; null: the model server's default. */
+  temperature: number | null;
+  /** The longest reply asked for, in tokens, when set; null: MAX_REPLY_TOKENS. */
+  maxReplyTokens: number | null;
 }
 
 /** docs/api.md `Message`, plus token usage when the model server reported it. */
@@ -132,6 +145,8 @@ export function toConversation(row: ConversationRow): Conversation {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     currentLeafId: row.currentLeafId,
+    temperature: row.temperature,
+    maxReplyTokens: row.maxReplyTokens,
   };
 }
 
@@ -175,6 +190,7 @@ export function requireConversation(db: Db, userId: string, id: string): Convers
 /** What creating and changing conversations needs beside the database: the person's limits. */
 export interface ConversationDeps {
   db: Db;
+  env: Pick<Env, "MAX_REPLY_TOKENS">;
   limits: RateLimits;
   quota: StorageQuota;
   generations: GenerationRegistry;
@@ -188,13 +204,21 @@ export function requireModel(models: ModelCatalog, model: string): string {
   throw new ServiceError("BAD_REQUEST", `The model “${model}” is not available here. Choose one of: ${choices}.`, "model");
 }
 
+/** A longest reply the server allows (MAX_REPLY_TOKENS), or BAD_REQUEST saying the most. */
+function requireReplyLength(env: Pick<Env, "MAX_REPLY_TOKENS">, tokens: number | null | undefined): void {
+  if (tokens !== null && tokens !== undefined && tokens > env.MAX_REPLY_TOKENS) {
+    throw new ServiceError("BAD_REQUEST", `A reply may be at most ${env.MAX_REPLY_TOKENS} tokens here.`, "maxReplyTokens");
+  }
+}
+
 export async function createConversation(
-  { db, limits, quota, models }: ConversationDeps,
+  { db, env, limits, quota, models }: ConversationDeps,
   userId: string,
   input: z.infer<typeof createConversationInput>,
 ): Promise<Conversation> {
-  // Before the rate limit: a wrong model costs no conversation.
+  // Before the rate limit: a wrong model or length costs no conversation.
   const model = requireModel(models, input.model ?? models.defaultModel);
+  requireReplyLength(env, input.maxReplyTokens);
   await limits.consume("conversationsPerUser", userId);
   // From here on no await: the checks and the insert happen as one step.
   quota.requireConversationSlot(userId);
@@ -212,6 +236,8 @@ export async function createConversation(
       titleSource: input.title === undefined ? "default" : "person",
       model,
       systemPrompt,
+      temperature: input.temperature ?? null,
+      maxReplyTokens: input.maxReplyTokens ?? null,
       createdAt: now,
       updatedAt: now,
     })
@@ -244,7 +270,9 @@ export function getConversation(
   const latest: MessageRow[] = [];
   let chars = 0;
   let hasEarlier = false;
-  const leaf = input.through ? newestLeafUnder(db, conversation.id, requireMessageIn(db, conversation.id, input.through).id) : conversation.currentLeafId;
+  const leaf = input.through
+    ? newestLeafUnder(db, conversation.id, requireMessageIn(db, conversation.id, input.through).id)
+    : conversation.currentLeafId;
   for (const row of pathEndingAt(db, start ? start.parentId : leaf)) {
     // The newest message always comes, however long: a page is never empty.
     if (latest.length === limit || (latest.length > 0 && chars + row.content.length > maxChars)) {
@@ -271,7 +299,8 @@ export interface ConversationPage {
 
 function requireMessageIn(db: Db, conversationId: string, messageId: string): MessageRow {
   const message = messageById(db, messageId);
-  if (!message || message.conversationId !== conversationId) throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
+  if (!message || message.conversationId !== conversationId)
+    throw new ServiceError("NOT_FOUND", "That message is not in this conversation.");
   return message;
 }
 
@@ -311,7 +340,8 @@ export function deleteMessage(
   const message = messageOfUser(db, userId, input.messageId);
   if (!message) throw new ServiceError("NOT_FOUND", "That message does not exist, or it is not yours.");
   const conversationId = message.conversationId;
-  const onlyReply = message.role === "assistant" && message.parentId !== null && childIdsOf(db, conversationId, message.parentId).length === 1;
+  const onlyReply =
+    message.role === "assistant" && message.parentId !== null && childIdsOf(db, conversationId, message.parentId).length === 1;
   const top = onlyReply ? messageById(db, message.parentId!)! : message;
   const removed = db.transaction(() => {
     const versions = childIdsOf(db, conversationId, top.parentId);
@@ -331,23 +361,29 @@ export function deleteMessage(
 
 /** Title, model (one people may choose) and system prompt; `conversations.rename` is this with a title. */
 export function updateConversation(
-  { db, quota, models }: Pick<ConversationDeps, "db" | "quota" | "models">,
+  { db, env, quota, models }: Pick<ConversationDeps, "db" | "env" | "quota" | "models">,
   userId: string,
   input: z.infer<typeof updateConversationInput>,
 ): Conversation {
   if (input.model !== undefined) requireModel(models, input.model);
+  requireReplyLength(env, input.maxReplyTokens);
   const before = requireConversation(db, userId, input.id);
   const systemPrompt = input.systemPrompt === undefined ? before.systemPrompt : input.systemPrompt?.trim() || null;
   const title = input.title ?? before.title;
   const growth = title.length + (systemPrompt?.length ?? 0) - before.title.length - (before.systemPrompt?.length ?? 0);
   if (growth > 0) quota.requireRoomFor(userId, growth);
-  if (input.title === undefined && input.model === undefined && input.systemPrompt === undefined) return toConversation(before);
+  const unchanged = [input.title, input.model, input.systemPrompt, input.temperature, input.maxReplyTokens].every(
+    (value) => value === undefined,
+  );
+  if (unchanged) return toConversation(before);
   const [row] = db
     .update(conversations)
     .set({
       ...(input.title !== undefined ? { title: input.title, titleSource: "person" as const } : {}),
       ...(input.model !== undefined ? { model: input.model } : {}),
       ...(input.systemPrompt !== undefined ? { systemPrompt } : {}),
+      ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
+      ...(input.maxReplyTokens !== undefined ? { maxReplyTokens: input.maxReplyTokens } : {}),
       // Not activity: a renamed conversation keeps its place in the list; only messages move it.
     })
     .where(and(eq(conversations.id, input.id), eq(conversations.userId, userId)))
@@ -394,7 +430,13 @@ export function listConversations({ db }: Pick<ConversationDeps, "db">, userId: 
     .all();
   const page = rows.slice(0, input.limit);
   const search = input.search;
-  const mentions = search ? newestMentions(db, page.map((row) => row.id), search) : null;
+  const mentions = search
+    ? newestMentions(
+        db,
+        page.map((row) => row.id),
+        search,
+      )
+    : null;
   const items: (Conversation & { match?: SearchMatch | null })[] = page.map((row) =>
     mentions && search ? { ...toConversation(row), match: mentions(row.id) } : toConversation(row),
   );
@@ -451,7 +493,9 @@ function newestMention(db: Db, conversationId: string, search: string): SearchMa
     db
       .select({ id: messages.id, content: messages.content })
       .from(messages)
-      .where(and(eq(messages.conversationId, sql.placeholder("conversationId")), containsText(messages.content, sql.placeholder("pattern"))))
+      .where(
+        and(eq(messages.conversationId, sql.placeholder("conversationId")), containsText(messages.content, sql.placeholder("pattern"))),
+      )
       .orderBy(desc(messages.createdAt))
       .limit(1)
       .prepare(),

@@ -14,6 +14,8 @@ export interface StartGeneration {
   message: MessageRow;
   model: string;
   prompt: PromptSource;
+  /** The conversation's temperature, when it set one. */
+  temperature?: number;
 }
 
 /** The one registry of running generations in this process. */
@@ -33,8 +35,8 @@ export class GenerationRegistry {
     this.onEnded = onEnded;
   }
 
-  start({ userId, message, model, prompt }: StartGeneration): Generation {
-    const generation = new Generation(this.deps, message, { model, prompt });
+  start({ userId, message, model, prompt, temperature }: StartGeneration): Generation {
+    const generation = new Generation(this.deps, message, { model, prompt, temperature });
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
     generation.done

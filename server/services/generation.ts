@@ -89,7 +89,7 @@ export class Generation {
   constructor(
     private readonly deps: GenerationDeps,
     readonly message: MessageRow,
-    private readonly request: { model: string; prompt: PromptSource },
+    private readonly request: { model: string; prompt: PromptSource; temperature?: number },
   ) {
     this.plan = request.prompt.plan;
     this.followers = new ReplyFollowers(deps.ticker);
@@ -208,9 +208,9 @@ export class Generation {
   private async streamReply(signal: AbortSignal): Promise<void> {
     const waiting = setTimeout(() => this.setPhase(WAITING), WAITING_AFTER_MS);
     try {
-      const { model } = this.request;
+      const { model, temperature } = this.request;
       const { messages, maxTokens } = this.plan;
-      for await (const event of this.deps.provider.stream({ model, messages, maxTokens, signal })) {
+      for await (const event of this.deps.provider.stream({ model, messages, maxTokens, temperature, signal })) {
         // Chunks already read when the reply was stopped or cut off are not part of it.
         if (signal.aborted) break;
         switch (event.type) {

@@ -23,13 +23,19 @@ export function promptFor(
   model: string,
 ): PromptSource {
   const refit = (limits: ContextLimits) =>
-    fitPrompt({ system: conversation.systemPrompt, question, history: turnsAfter(deps, parentId) }, limits);
+    fitPrompt({ system: conversation.systemPrompt, question, history: turnsAfter(deps, parentId) }, withReplyLength(limits, conversation));
   try {
-    return { plan: refit(deps.modelLimits.limitsFor(model)), refit };
+    return { plan: refit(withReplyLength(deps.modelLimits.limitsFor(model), conversation)), refit };
   } catch (error) {
     if (error instanceof PromptTooLongError) throw new ServiceError("BAD_REQUEST", error.message, "content");
     throw error;
   }
+}
+
+/** The conversation's longest reply, when it set one shorter than the server's. */
+function withReplyLength(limits: ContextLimits, conversation: Pick<ConversationRow, "maxReplyTokens">): ContextLimits {
+  const wanted = conversation.maxReplyTokens;
+  return wanted !== null && wanted < limits.maxReplyTokens ? { ...limits, maxReplyTokens: wanted } : limits;
 }
 
 /**

@@ -138,7 +138,10 @@ async function startReplies(
   const conversationModel = models.length === 1 ? models[0]! : conversation.model;
   const set = db.transaction(() => insertMessageAndReplies(db, conversation, { ...input, parentId }, models, conversationModel));
   deps.quota.added(userId, input.content.length);
-  set.replies.forEach((reply, index) => deps.generations.start({ userId, message: reply, model: models[index]!, prompt: prompts[index]! }));
+  const temperature = conversation.temperature ?? undefined;
+  set.replies.forEach((reply, index) =>
+    deps.generations.start({ userId, message: reply, model: models[index]!, prompt: prompts[index]!, temperature }),
+  );
   return set;
 }
 
@@ -228,7 +231,11 @@ function requireCapacity(deps: ChatDeps, userId: string, starting = 1): void {
 function requireRunnable(deps: ChatDeps, starting: number): void {
   const max = deps.limits.maxRunningReplies;
   if (deps.limits.enabled && starting > max) {
-    throw new ServiceError("BAD_REQUEST", `At most ${max} ${max === 1 ? "reply" : "replies"} may be written at once here; compare fewer models.`, "models");
+    throw new ServiceError(
+      "BAD_REQUEST",
+      `At most ${max} ${max === 1 ? "reply" : "replies"} may be written at once here; compare fewer models.`,
+      "models",
+    );
   }
 }
 
@@ -266,7 +273,8 @@ export async function regenerateReply(
   requireCapacity(deps, userId);
   const conversation = requireConversation(deps.db, userId, reply.conversationId);
   if (!question) throw new ServiceError("BAD_REQUEST", "This reply answers no message, so it cannot be regenerated.");
-  if (deps.generations.get(reply.id)?.ended === false) throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
+  if (deps.generations.get(reply.id)?.ended === false)
+    throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
   const prompt = promptFor(deps, conversation, question.parentId, question.content, chosen);
   // The old reply stays, a sibling version of the new one. The prepared queries run on the
@@ -276,7 +284,7 @@ export async function regenerateReply(
     recordTurn(deps.db, conversation.id, { updatedAt: new Date(), model: chosen, leafId: row.id });
     return row;
   });
-  deps.generations.start({ userId, message: fresh, model: chosen, prompt });
+  deps.generations.start({ userId, message: fresh, model: chosen, prompt, temperature: conversation.temperature ?? undefined });
   return toMessage(fresh);
 }
 

@@ -347,6 +347,26 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     expect(await assistantText(page)).toContain("Sentence number 39 of a long answer.");
   });
 
+  it("a conversation's settings: the temperature and longest reply set there go with its next replies", async () => {
+    const { page } = await signedInPage("settings");
+    await send(page, "Hello");
+    await page.getByRole("button", { name: "Regenerate" }).waitFor();
+    await page.getByText("Settings", { exact: true }).click();
+    await page.getByLabel("Temperature").fill("0.3");
+    await page.getByLabel("Longest reply").fill("5000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").getByText("Saved.").waitFor();
+    await page.getByLabel("Longest reply").fill("999999");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").getByText("A reply may be at most").waitFor();
+    await page.getByLabel("Longest reply").fill("5000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").getByText("Saved.").waitFor();
+    await send(page, "Again");
+    await expect.poll(() => suite.upstream.requests.at(-1)?.messages.at(-1)?.content).toBe("Again");
+    expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: 0.3, maxTokens: { value: 5000 } });
+  });
+
   it("compare two models: both stream side by side, keeping one makes it the branch shown, the other a version", async () => {
     const { page } = await signedInPage("compare");
     await page.getByRole("button", { name: "Compare models" }).click();

@@ -724,6 +724,38 @@ describe("what the model is sent", () => {
   });
 });
 
+describe("a conversation's reply parameters", () => {
+  it("temperature and the longest reply are sent when set, and only then; regenerate and compare use them too", async () => {
+    const { api, conversation } = await signedIn();
+    await api.chat.send({ conversationId: conversation.id, content: "default" });
+    expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: undefined, maxTokens: { value: 8192 } });
+
+    const updated = await api.conversations.update({ id: conversation.id, temperature: 0.2, maxReplyTokens: 300 });
+    expect(updated).toMatchObject({ temperature: 0.2, maxReplyTokens: 300 });
+    const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "set" });
+    expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: 0.2, maxTokens: { value: 300 } });
+    const again = await api.chat.regenerate({ messageId: assistantMessage.id });
+    await suite.services.generations.get(again.assistantMessage.id)?.done;
+    expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: 0.2, maxTokens: { value: 300 } });
+
+    // Back to the defaults: null.
+    await api.conversations.update({ id: conversation.id, temperature: null, maxReplyTokens: null });
+    await api.chat.send({ conversationId: conversation.id, content: "unset" });
+    expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: undefined, maxTokens: { value: 8192 } });
+  });
+
+  it("are checked: temperature 0–2, a length the server allows", async () => {
+    const { api, conversation } = await signedIn();
+    await expect(api.conversations.update({ id: conversation.id, temperature: 2.5 })).rejects.toThrow("Temperature goes from 0 to 2.");
+    await expect(api.conversations.update({ id: conversation.id, maxReplyTokens: 0 })).rejects.toThrow("at least 1 token");
+    await expect(api.conversations.update({ id: conversation.id, maxReplyTokens: 100_000 })).rejects.toThrow(
+      "A reply may be at most 8192 tokens here.",
+    );
+    await expect(api.conversations.create({ maxReplyTokens: 100_000 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    expect(await api.conversations.create({ temperature: 1, maxReplyTokens: 50 })).toMatchObject({ temperature: 1, maxReplyTokens: 50 });
+  });
+});
+
 describe("replies belong to their owner", () => {
   it("another user's reply ids answer NOT_FOUND for resume and stop, and their conversations for stream", async () => {
     const owner = await signedIn();

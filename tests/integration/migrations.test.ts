@@ -153,7 +153,7 @@ describe("upgrading a database made by the previous release", () => {
     }
   });
 
-  it("0008: titles so far stay as they are and are never overwritten; \"New chat\" is still the default", () => {
+  it('0008: titles so far stay as they are and are never overwritten; "New chat" is still the default', () => {
     const old = databaseMigratedUpTo("0007_message_tree");
     try {
       const sqlite = old.database.sqlite;
@@ -168,6 +168,27 @@ describe("upgrading a database made by the previous release", () => {
         { id: "c2", title: "New chat", source: "default" },
       ]);
       expect(count(sqlite, "messages")).toBe(1);
+    } finally {
+      old.dispose();
+    }
+  });
+
+  it("0009: conversations keep everything and start with the default temperature and longest reply", () => {
+    const old = databaseMigratedUpTo("0008_title_source");
+    try {
+      const sqlite = old.database.sqlite;
+      sqlite.exec(`
+        insert into users (id, username, username_key, password_hash, role) values ('u1', 'Alice', 'alice', 'hash', 'admin');
+        insert into conversations (id, user_id, title, title_source, model, system_prompt) values ('c1', 'u1', 'Kept', 'model', 'm', 'Be brief.');
+      `);
+      old.upgrade();
+      expect(
+        sqlite
+          .prepare(
+            "select title, title_source as source, model, system_prompt as systemPrompt, temperature, max_reply_tokens as maxReplyTokens from conversations",
+          )
+          .all(),
+      ).toEqual([{ title: "Kept", source: "model", model: "m", systemPrompt: "Be brief.", temperature: null, maxReplyTokens: null }]);
     } finally {
       old.dispose();
     }
