@@ -32,6 +32,8 @@ interface ChatViewProps {
   models: { id: string; label: string }[];
   /** A search hit to bring into view (and mark) on open. */
   hit?: string | null;
+  /** The model a conversation whose own is no longer offered may go on with. */
+  defaultModel: string;
 }
 
 /** The conversation: its messages, the reply being streamed (use-reply-stream.ts), and the composer. */
@@ -43,6 +45,7 @@ export function ChatView({
   refused,
   models,
   hit,
+  defaultModel,
 }: ChatViewProps) {
   const [messages, setMessages] = useState(initialMessages);
   const [hasEarlier, setHasEarlier] = useState(initialHasEarlier);
@@ -273,6 +276,20 @@ export function ChatView({
     [regenerate, restoreFocus],
   );
 
+  // A model no longer offered (an admin changed the list): the history stays, and the person
+  // is offered the default model rather than a refusal at every send.
+  const modelGone = models.length > 0 && !models.some((option) => option.id === conversation.model);
+  const continueWithDefault = useCallback(async () => {
+    try {
+      await apiClient().conversations.update.mutate({ id: conversation.id, model: defaultModel });
+      setError(null);
+      revalidator.revalidate();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- revalidate is stable enough
+  }, [conversation.id, defaultModel, setError]);
+
   const latestReplyId = messages.at(-1)?.role === "assistant" ? messages.at(-1)!.id : null;
   const starting = sending || compared.starting || deleting;
   const busy = live !== null || starting || compared.running;
@@ -325,6 +342,17 @@ export function ChatView({
         </div>
       </div>
       <div className="composer-dock">
+        {modelGone ? (
+          <div className="notice model-gone" role="note">
+            <p>
+              This conversation&apos;s model, “{conversation.model}”, is no longer offered here. Its messages stay; to go on, pick
+              another model.
+            </p>
+            <button type="button" className="button primary small" onClick={() => void continueWithDefault()}>
+              Continue with {labelOf(defaultModel)}
+            </button>
+          </div>
+        ) : null}
         {scroller.awayFromBottom ? (
           <button type="button" className="button secondary jump-latest" onClick={scroller.jump}>
             ↓ Jump to latest

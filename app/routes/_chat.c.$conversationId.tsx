@@ -105,6 +105,7 @@ export default function ConversationPage() {
         pendingSend={pendingSend}
         refused={refused ? { content: refused.values.content, message: failureMessage(refused) } : null}
         models={models.models}
+        defaultModel={models.defaultModel}
         hit={marked}
       />
     </>
@@ -164,7 +165,7 @@ function ConversationSettings({
           <div className="settings-row">
             <label htmlFor="temperature">
               Temperature
-              <span className="field-hint">0–2; blank: the model's default. Lower is more focused.</span>
+              <span className="field-hint">0–2; blank: the server's default. Lower is steadier.</span>
             </label>
             <input
               id="temperature"

@@ -275,7 +275,9 @@ export async function regenerateReply(
   if (!question) throw new ServiceError("BAD_REQUEST", "This reply answers no message, so it cannot be regenerated.");
   if (deps.generations.get(reply.id)?.ended === false)
     throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
-  const chosen = requireModel(deps.models, model ?? reply.model ?? conversation.model);
+  // The old reply's model, unless it is no longer offered: then the conversation's.
+  const offered = (id: string | null) => id !== null && deps.models.models.some((option) => option.id === id);
+  const chosen = requireModel(deps.models, model ?? (offered(reply.model) ? reply.model! : conversation.model));
   const prompt = promptFor(deps, conversation, question.parentId, question.content, chosen);
   // The old reply stays, a sibling version of the new one. The prepared queries run on the
   // one connection, inside this transaction too.

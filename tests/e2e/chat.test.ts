@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { messages } from "../../server/db/schema";
+import { conversations, messages } from "../../server/db/schema";
 import { tokenize } from "../../server/llm/fake-upstream";
 import { hasChromium, screenshot } from "../helpers/browser";
 import { eventually } from "../helpers/chat";
@@ -365,6 +365,31 @@ describe.skipIf(!hasChromium)("in a real browser: chatting", () => {
     await send(page, "Again");
     await expect.poll(() => suite.upstream.requests.at(-1)?.messages.at(-1)?.content).toBe("Again");
     expect(suite.upstream.requests.at(-1)).toMatchObject({ temperature: 0.3, maxTokens: { value: 5000 } });
+  });
+
+  it("a conversation whose model is no longer offered keeps its history and offers the default model", async () => {
+    const { page, user } = await signedInPage("model-gone");
+    const id = createConversation(suite.server.services, user.id, [
+      { role: "user", content: "Old question" },
+      { role: "assistant", content: "Old answer" },
+    ]);
+    suite.server.services.db.update(conversations).set({ model: "gpt-retired" }).where(eq(conversations.id, id)).run();
+    await page.goto(`${suite.server.url}/c/${id}`);
+    await page.getByText("Old answer").waitFor();
+    const notice = page.getByRole("note").filter({ hasText: "no longer offered" });
+    await notice.getByText("“gpt-retired”").waitFor();
+    await screenshot(page, "model-gone");
+    await notice.getByRole("button", { name: "Continue with fake-small" }).click();
+    await notice.waitFor({ state: "detached" });
+    expect(await page.getByLabel("Model").inputValue()).toBe("fake-small");
+    suite.upstream.enqueue({ kind: "reply", text: "New answer." });
+    await send(page, "New question");
+    await page.getByText("New answer.").waitFor();
+    expect(suite.upstream.requests.at(-1)!.messages.map((message) => message.content)).toEqual([
+      "Old question",
+      "Old answer",
+      "New question",
+    ]);
   });
 
   it("compare two models: both stream side by side, keeping one makes it the branch shown, the other a version", async () => {

@@ -163,6 +163,14 @@ describe("regenerating a reply", () => {
     expect(suite.upstream.requests.at(-1)!.messages).toEqual([{ role: "user", content: "bread?" }]);
   });
 
+  it("a reply whose model is no longer offered is regenerated with the conversation's model", async () => {
+    const { api, conversation } = await signedIn();
+    const { assistantMessage } = await api.chat.send({ conversationId: conversation.id, content: "old" });
+    suite.services.db.update(messages).set({ model: "gpt-retired" }).where(eq(messages.id, assistantMessage.id)).run();
+    const again = await api.chat.regenerate({ messageId: assistantMessage.id });
+    expect(again.assistantMessage.model).toBe(conversation.model);
+  });
+
   it("an earlier reply too: a new branch from its question, the later exchange kept on the old one; never another user's", async () => {
     const { api, conversation } = await signedIn();
     const first = await api.chat.send({ conversationId: conversation.id, content: "one" });
