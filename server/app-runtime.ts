@@ -6,6 +6,7 @@ import { startFakeUpstream, type FakeUpstream } from "./llm/fake-upstream";
 import { ModelLimits } from "./llm/context-window";
 import { modelCatalog, usesDemoModel, type ModelCatalog } from "./llm/models";
 import { createOpenAIProvider } from "./llm/openai-provider";
+import type { ChatProvider } from "./llm/provider";
 import { GenerationRegistry } from "./services/generation-registry";
 import { TitleWriter } from "./services/titles";
 import { ModelProblems } from "./services/model-status";
@@ -35,6 +36,8 @@ export interface AppRuntime {
   modelProblems: ModelProblems;
   /** Where replies are sent (admins only: it can be an internal address). */
   modelServer: string;
+  /** The model server's client (replies go through the registry; admins test it directly). */
+  provider: ChatProvider;
   limits: RateLimits;
   /** Event streams clients hold open: capped, and ended when access ends. */
   streams: OpenStreams;
@@ -85,6 +88,7 @@ export async function createAppRuntime(db: Db, env: Env, logger: Logger = create
       titles,
       modelLimits,
       modelProblems,
+      provider,
       modelServer: demo ? "the built-in offline demo" : withoutCredentials(env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"),
       limits: new RateLimits(env),
       streams,

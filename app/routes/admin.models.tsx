@@ -1,5 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
+import { useState } from "react";
+import { apiClient } from "~/lib/api-client";
 import { AppHeader } from "~/components/app-header";
 import { AdminTable } from "~/components/admin-table";
 import { LocalTime } from "~/components/local-time";
@@ -9,12 +11,13 @@ export const meta: MetaFunction = () => [{ title: "Models · TeamGPT" }];
 
 export async function loader({ context, request }: LoaderFunctionArgs) {
   const user = requireAdmin(context, request);
-  return json({ user, status: await context.api.admin.models.status() });
+  const [status, connections] = await Promise.all([context.api.admin.models.status(), context.api.admin.connections.list()]);
+  return json({ user, status, connections: connections.items });
 }
 
 /** Where replies come from, each model's limits, and what the model server said when it failed. */
 export default function AdminModelsPage() {
-  const { user, status } = useLoaderData<typeof loader>();
+  const { user, status, connections } = useLoaderData<typeof loader>();
   return (
     <div className="page">
       <AppHeader user={user} />
@@ -24,6 +27,10 @@ export default function AdminModelsPage() {
           Replies come from {/^https?:/.test(status.server) ? <code>{status.server}</code> : status.server}. People see what went wrong in
           plain words; what the server itself said is here and in the log.
         </p>
+        <h2>Connection</h2>
+        {connections.map((connection) => (
+          <ConnectionCard key={connection.id} connection={connection} />
+        ))}
         <h2>Limits</h2>
         <AdminTable columns={["Model", "Context window", "First-token timeout"]} actions={false}>
           {status.models.map((model) => (
@@ -63,5 +70,62 @@ export default function AdminModelsPage() {
         )}
       </main>
     </div>
+  );
+}
+
+type Connection = ReturnType<typeof useLoaderData<typeof loader>>["connections"][number];
+
+/** A connection: where it is defined (read-only when the environment defines it), and a test. */
+function ConnectionCard({ connection }: { connection: Connection }) {
+  const [testing, setTesting] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
+
+  async function test() {
+    setTesting(true);
+    setResult(null);
+    try {
+      setResult(await apiClient().admin.connections.test.mutate({ id: connection.id }));
+    } catch (failure) {
+      setResult({ ok: false, message: (failure as Error).message });
+    } finally {
+      setTesting(false);
+    }
+  }
+
+  return (
+    <section className="connection-card" aria-label={connection.name}>
+      <dl className="connection-facts">
+        <dt>Name</dt>
+        <dd>{connection.name}</dd>
+        <dt>Defined by</dt>
+        <dd>
+          {connection.source === "demo" ? (
+            <>
+              nothing yet: the built-in offline demo answers. Set <code>OPENAI_API_KEY</code> and <code>OPENAI_BASE_URL</code>, then
+              restart.
+            </>
+          ) : (
+            <>
+              the environment (<code>OPENAI_BASE_URL</code>, <code>OPENAI_API_KEY</code>, <code>OPENAI_MODELS</code>): read-only
+              here; change them and restart.
+            </>
+          )}
+        </dd>
+        <dt>Server</dt>
+        <dd>{/^https?:/.test(connection.baseUrl) ? <code>{connection.baseUrl}</code> : connection.baseUrl}</dd>
+        <dt>API key</dt>
+        <dd>{connection.apiKey ?? <span className="muted">none</span>}</dd>
+        <dt>Models offered</dt>
+        <dd>{connection.models.join(", ")}</dd>
+      </dl>
+      <div className="actions">
+        <button type="button" className="button secondary small" onClick={() => void test()} disabled={testing}>
+          {testing ? "Testing…" : "Test connection"}
+        </button>
+        <p role="status" className={result ? (result.ok ? "test-ok" : "form-error") : undefined}>
+          {result?.message}
+        </p>
+      </div>
+    </section>
   );
 }

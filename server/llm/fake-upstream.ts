@@ -124,6 +124,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? "/", "http://fake").pathname;
     if (req.method === "GET" && path === "/v1/models") {
+      if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+        return openAiError(res, 401, "Incorrect API key provided.", "invalid_api_key");
+      }
       return json(res, 200, {
         object: "list",
         data: (options.models ?? ["teamgpt-demo"]).map((id) => ({ id, object: "model", owned_by: "teamgpt" })),

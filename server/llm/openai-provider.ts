@@ -30,6 +30,20 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
   const lengthLimit = (maxTokens: number) => ({ [lengthName]: maxTokens });
 
   return {
+    async listModels(signal: AbortSignal): Promise<string[]> {
+      try {
+        const ids: string[] = [];
+        for await (const model of client.models.list({ signal })) {
+          if (typeof model.id === "string") ids.push(model.id);
+          if (ids.length >= 10_000) break;
+        }
+        return ids;
+      } catch (error) {
+        if (signal.aborted) throw new ProviderError("The model server did not list its models in time.", { detail: `${where}: no answer` });
+        throw describeFailure(error, "(listing models)", where);
+      }
+    },
+
     async *stream({ model, messages, maxTokens, temperature, signal }: CompletionRequest): AsyncIterable<ProviderEvent> {
       let stream;
       try {

@@ -33,6 +33,8 @@ export type ProviderEvent =
 
 export interface ChatProvider {
   stream(request: CompletionRequest): AsyncIterable<ProviderEvent>;
+  /** The models the server lists (`GET /v1/models`); a ProviderError in words a person can act on. */
+  listModels(signal: AbortSignal): Promise<string[]>;
 }
 
 /**

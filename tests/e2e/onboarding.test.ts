@@ -138,6 +138,27 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
     }
   });
 
+  it("the models page shows the connection the environment defines, its key masked, and tests it", async () => {
+    const admin = await createUser(suite.server.services, { role: "admin" });
+    for (const viewport of [
+      { width: 1280, height: 860 },
+      { width: 375, height: 740 },
+    ]) {
+      const page = await newPage(`admin-models-${viewport.width}`, viewport);
+      await logIn(page, admin.username);
+      await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+      await page.goto(`${suite.server.url}/admin/models`);
+      const card = page.getByRole("region", { name: "From the environment" });
+      await card.getByText("read-only here; change them and restart").waitFor();
+      expect(await card.innerText()).toContain("•••• ");
+      expect(await page.content()).not.toContain("sk-test-teamgpt");
+      await card.getByRole("button", { name: "Test connection" }).click();
+      await card.getByRole("status").getByText(/Connected in \d+ ms/).waitFor();
+      expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+      await screenshot(page, `admin-models-${viewport.width}`);
+    }
+  });
+
   it("a reset link says until when, in the admin's time; removing your own admin role asks first, then leaves", async () => {
     const admin = await createUser(suite.server.services, { role: "admin" });
     const other = await createUser(suite.server.services, { role: "admin" });

@@ -98,6 +98,8 @@ const CASES: Record<string, Case> = {
   "admin.users.setDisabled": { kind: "ids", input: () => ({ userId: "anything", disabled: true }), expected: "FORBIDDEN" },
   "admin.users.setRole": { kind: "ids", input: () => ({ userId: "anything", role: "admin" }), expected: "FORBIDDEN" },
   "admin.models.status": { kind: "ids", input: () => undefined, expected: "FORBIDDEN" },
+  "admin.connections.list": { kind: "ids", input: () => undefined, expected: "FORBIDDEN" },
+  "admin.connections.test": { kind: "ids", input: () => ({ id: "environment" }), expected: "FORBIDDEN" },
   "admin.users.resetLink": { kind: "ids", input: () => ({ userId: "anything" }), expected: "FORBIDDEN" },
 };
 

@@ -171,6 +171,8 @@ describe("only admins manage keys and accounts", () => {
     "admin.users.setDisabled": { userId: "anything", disabled: true },
     "admin.users.setRole": { userId: "anything", role: "admin" },
     "admin.models.status": undefined,
+    "admin.connections.list": undefined,
+    "admin.connections.test": { id: "environment" },
     "admin.users.resetLink": { userId: "anything" },
   };
 

@@ -9,6 +9,7 @@ import {
   revokeKey,
 } from "../../services/registration-keys";
 import { modelStatus } from "../../services/model-status";
+import { connectionIdInput, listConnections, testConnection } from "../../services/connections";
 import { createResetLink, resetLinkInput } from "../../services/password-resets";
 import { listUsers, setDisabled, setDisabledInput, setRole, setRoleInput } from "../../services/user-admin";
 import { adminProcedure, createTRPCRouter } from "../init";
@@ -35,4 +36,10 @@ const modelsRouter = createTRPCRouter({
   status: adminProcedure.query(({ ctx }) => modelStatus(ctx)),
 });
 
-export const adminRouter = createTRPCRouter({ keys: keysRouter, users: usersRouter, models: modelsRouter });
+const connectionsRouter = createTRPCRouter({
+  list: adminProcedure.query(({ ctx }) => ({ items: listConnections(ctx) })),
+  /** Asks the server for its models: reachable, key accepted, every offered model there; with the time it took. */
+  test: adminProcedure.input(connectionIdInput).mutation(({ ctx, input }) => testConnection(ctx, input)),
+});
+
+export const adminRouter = createTRPCRouter({ keys: keysRouter, users: usersRouter, models: modelsRouter, connections: connectionsRouter });
