@@ -78,7 +78,7 @@ type Connection = ReturnType<typeof useLoaderData<typeof loader>>["connections"]
 /** A connection: where it is defined (read-only when the environment defines it), and a test. */
 function ConnectionCard({ connection }: { connection: Connection }) {
   const [testing, setTesting] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; message: string; listed?: string[] } | null>(null);
 
   async function test() {
     setTesting(true);
@@ -106,8 +106,8 @@ function ConnectionCard({ connection }: { connection: Connection }) {
             </>
           ) : (
             <>
-              the environment (<code>OPENAI_BASE_URL</code>, <code>OPENAI_API_KEY</code>, <code>OPENAI_MODELS</code>): read-only
-              here; change them and restart.
+              the environment (<code>OPENAI_BASE_URL</code>, <code>OPENAI_API_KEY</code>, <code>OPENAI_MODELS</code>): read-only here;
+              change them and restart.
             </>
           )}
         </dd>
@@ -126,6 +126,19 @@ function ConnectionCard({ connection }: { connection: Connection }) {
           {result?.message}
         </p>
       </div>
+      {result?.listed?.length ? (
+        <details className="listed-models">
+          <summary>What the server lists ({result.listed.length})</summary>
+          <p>
+            {result.listed.map((id, index) => (
+              <span key={id}>
+                {index > 0 ? ", " : null}
+                <code>{id}</code>
+              </span>
+            ))}
+          </p>
+        </details>
+      ) : null}
     </section>
   );
 }

@@ -54,7 +54,11 @@ export interface ConnectionTest {
   message: string;
   /** Offered models the server does not list: replies from them will fail. */
   missing: string[];
+  /** What the server lists (the first 500, sorted): the names to offer. */
+  listed: string[];
 }
+
+const LISTED_SHOWN = 500;
 
 /** Asks the server for its models (`GET /v1/models`): reachable, key accepted, offered models there. */
 export async function testConnection(deps: ConnectionDeps, { id }: z.infer<typeof connectionIdInput>): Promise<ConnectionTest> {
@@ -65,20 +69,28 @@ export async function testConnection(deps: ConnectionDeps, { id }: z.infer<typeo
   try {
     const listed = new Set(await deps.provider.listModels(AbortSignal.timeout(TEST_TIMEOUT_MS)));
     const latencyMs = took();
+    const names = [...listed].sort().slice(0, LISTED_SHOWN);
     const missing = offered.filter((model) => !listed.has(model));
     const models = `${listed.size} model${listed.size === 1 ? "" : "s"}`;
     if (missing.length === 0) {
-      return { ok: true, latencyMs, missing, message: `Connected in ${latencyMs} ms. The server lists ${models}, including every one offered here.` };
+      return {
+        ok: true,
+        latencyMs,
+        missing,
+        listed: names,
+        message: `Connected in ${latencyMs} ms. The server lists ${models}, including every one offered here.`,
+      };
     }
     return {
       ok: false,
       latencyMs,
       missing,
+      listed: names,
       message: `Connected in ${latencyMs} ms, but the server does not list ${missing.join(", ")}: replies from ${missing.length === 1 ? "it" : "them"} will fail. Check the model names in OPENAI_MODELS (the server lists ${models}).`,
     };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     const detail = error.details.detail ? ` The server said: ${error.details.detail}` : "";
-    return { ok: false, latencyMs: took(), missing: [], message: `${error.message}${detail}` };
+    return { ok: false, latencyMs: took(), missing: [], listed: [], message: `${error.message}${detail}` };
   }
 }

@@ -154,6 +154,8 @@ describe.skipIf(!hasChromium)("in a real browser: an admin hands out a key and a
       expect(await page.content()).not.toContain("sk-test-teamgpt");
       await card.getByRole("button", { name: "Test connection" }).click();
       await card.getByRole("status").getByText(/Connected in \d+ ms/).waitFor();
+      await card.getByText("What the server lists (2)").click();
+      await card.getByText("fake-large", { exact: true }).waitFor();
       expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
       await screenshot(page, `admin-models-${viewport.width}`);
     }
