@@ -134,7 +134,11 @@ export function ChatView({
       };
       dismissComparison();
       // Compare is for one message: the next goes to the conversation's model again.
-      if (toModels) startComparison(content, toModels, { ...options, onStarted: () => (options.onStarted(), setCompareModels(null)) });
+      const compareOnce = () => {
+        options.onStarted();
+        setCompareModels(null);
+      };
+      if (toModels) startComparison(content, toModels, { ...options, onStarted: compareOnce });
       else sendReply(content, options);
     },
     [sendReply, dismissComparison, startComparison],
@@ -345,8 +349,8 @@ export function ChatView({
         {modelGone ? (
           <div className="notice model-gone" role="note">
             <p>
-              This conversation&apos;s model, “{conversation.model}”, is no longer offered here. Its messages stay; to go on, pick
-              another model.
+              This conversation&apos;s model, “{conversation.model}”, is no longer offered here. Its messages stay; to go on, pick another
+              model.
             </p>
             <button type="button" className="button primary small" onClick={() => void continueWithDefault()}>
               Continue with {labelOf(defaultModel)}

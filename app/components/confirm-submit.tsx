@@ -20,15 +20,12 @@ interface ConfirmSubmitProps {
  */
 export function ConfirmSubmit({ children, label, question, confirmLabel, name, value }: ConfirmSubmitProps) {
   const [asking, setAsking] = useState(false);
-  const questionId = useId();
-  // Focus goes to Cancel: a second Enter, or a key held down, must not confirm.
-  const cancelButton = useRef<HTMLButtonElement>(null);
   const ask = useRef<HTMLButtonElement>(null);
   const answered = useRef(false);
 
+  // Taken back, the question gives focus back to the button that asked it.
   useEffect(() => {
-    if (asking) cancelButton.current?.focus();
-    else if (answered.current) ask.current?.focus();
+    if (!asking && answered.current) ask.current?.focus();
   }, [asking]);
 
   if (!asking) {
@@ -54,21 +51,49 @@ export function ConfirmSubmit({ children, label, question, confirmLabel, name, v
     setAsking(false);
   };
   return (
+    <ConfirmInline
+      question={question}
+      confirm={
+        <button type="submit" name={name} value={value} className="button danger small">
+          {confirmLabel}
+        </button>
+      }
+      onCancel={cancel}
+    />
+  );
+}
+
+/**
+ * The question asked in place of a destructive button: the question, the button that does it,
+ * and Cancel, which has the focus (a second Enter, or a key held down, must not confirm);
+ * Escape is Cancel too.
+ */
+export function ConfirmInline({
+  question,
+  confirm,
+  onCancel,
+  className = "confirm-inline",
+}: {
+  question: ReactNode;
+  confirm: ReactNode;
+  onCancel: () => void;
+  className?: string;
+}) {
+  const questionId = useId();
+  return (
     <span
-      className="confirm-inline"
+      className={className}
       role="group"
       aria-labelledby={questionId}
       onKeyDown={(event) => {
-        if (event.key === "Escape") cancel();
+        if (event.key === "Escape") onCancel();
       }}
     >
       <span className="confirm-text" id={questionId}>
         {question}
       </span>
-      <button type="submit" name={name} value={value} className="button danger small">
-        {confirmLabel}
-      </button>
-      <button type="button" className="button secondary small" onClick={cancel} ref={cancelButton}>
+      {confirm}
+      <button type="button" className="button secondary small" onClick={onCancel} autoFocus>
         Cancel
       </button>
     </span>

@@ -1,6 +1,7 @@
-import { memo, useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
+import { memo, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 import type { Message } from "~/lib/message-list";
 import type { LiveText } from "~/lib/live-text";
+import { ConfirmInline } from "./confirm-submit";
 import { CopyButton } from "./copy-button";
 import { PencilIcon, RetryIcon, TrashIcon } from "./icons";
 import { Markdown, StreamingMarkdown } from "./markdown";
@@ -160,26 +161,19 @@ export const MessageItem = memo(function MessageItem({
  * it back. Other versions stay; what follows the message, on any branch, goes with it.
  */
 function ConfirmDelete({ onlyReply, onConfirm, onCancel }: { onlyReply: boolean; onConfirm: () => void; onCancel: () => void }) {
-  const questionId = useId();
   return (
-    <div
+    <ConfirmInline
       className="message-actions confirm-inline"
-      role="group"
-      aria-labelledby={questionId}
-      onKeyDown={(event) => {
-        if (event.key === "Escape") onCancel();
-      }}
-    >
-      <span className="confirm-text" id={questionId}>
-        {onlyReply ? "Delete this reply and the question it answers, with all that follows?" : "Delete this and all that follows it?"}
-      </span>
-      <button type="button" className="button danger small" onClick={onConfirm}>
-        Delete
-      </button>
-      <button type="button" className="button secondary small" onClick={onCancel} autoFocus>
-        Cancel
-      </button>
-    </div>
+      question={
+        onlyReply ? "Delete this reply and the question it answers, with all that follows?" : "Delete this and all that follows it?"
+      }
+      confirm={
+        <button type="button" className="button danger small" onClick={onConfirm}>
+          Delete
+        </button>
+      }
+      onCancel={onCancel}
+    />
   );
 }
 

@@ -127,7 +127,12 @@ function ConversationSettings({
   const known = models.some((model) => model.id === conversation.model);
   const options = known ? models : [...models, { id: conversation.model, label: `${conversation.model} (no longer offered)` }];
 
-  async function update(change: { model?: string; systemPrompt?: string | null; temperature?: number | null; maxReplyTokens?: number | null }) {
+  async function update(change: {
+    model?: string;
+    systemPrompt?: string | null;
+    temperature?: number | null;
+    maxReplyTokens?: number | null;
+  }) {
     try {
       await apiClient().conversations.update.mutate({ id: conversation.id, ...change });
       setStatus(change.model === undefined ? "Saved." : null);
@@ -162,39 +167,25 @@ function ConversationSettings({
             onChange={(event) => setSystemPrompt(event.target.value)}
             placeholder="e.g. Answer in French."
           />
-          <div className="settings-row">
-            <label htmlFor="temperature">
-              Temperature
-              <span className="field-hint">0–2; blank: the server's default. Lower is steadier.</span>
-            </label>
-            <input
-              id="temperature"
-              type="number"
-              inputMode="decimal"
-              min={0}
-              max={2}
-              step={0.1}
-              value={temperature}
-              placeholder="default"
-              onChange={(event) => setTemperature(event.target.value)}
-            />
-          </div>
-          <div className="settings-row">
-            <label htmlFor="max-reply-tokens">
-              Longest reply
-              <span className="field-hint">In tokens (about ¾ of a word); blank: the most allowed.</span>
-            </label>
-            <input
-              id="max-reply-tokens"
-              type="number"
-              inputMode="numeric"
-              min={1}
-              step={1}
-              value={maxReplyTokens}
-              placeholder="default"
-              onChange={(event) => setMaxReplyTokens(event.target.value)}
-            />
-          </div>
+          <NumberSetting
+            id="temperature"
+            label="Temperature"
+            hint="0–2; blank: the server's default. Lower is steadier."
+            value={temperature}
+            onChange={setTemperature}
+            min={0}
+            max={2}
+            step={0.1}
+          />
+          <NumberSetting
+            id="max-reply-tokens"
+            label="Longest reply"
+            hint="In tokens (about ¾ of a word); blank: the most allowed."
+            value={maxReplyTokens}
+            onChange={setMaxReplyTokens}
+            min={1}
+            step={1}
+          />
           <div className="actions">
             <button type="submit" className="button primary small">
               Save
@@ -204,6 +195,47 @@ function ConversationSettings({
         </form>
       </details>
     </>
+  );
+}
+
+/** A number a conversation may set, blank for the default, with what it means beside its name. */
+function NumberSetting({
+  id,
+  label,
+  hint,
+  value,
+  onChange,
+  min,
+  max,
+  step,
+}: {
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  onChange: (value: string) => void;
+  min: number;
+  max?: number;
+  step: number;
+}) {
+  return (
+    <div className="settings-row">
+      <label htmlFor={id}>
+        {label}
+        <span className="field-hint">{hint}</span>
+      </label>
+      <input
+        id={id}
+        type="number"
+        inputMode={Number.isInteger(step) ? "numeric" : "decimal"}
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        placeholder="default"
+        onChange={(event) => onChange(event.target.value)}
+      />
+    </div>
   );
 }
 

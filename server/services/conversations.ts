@@ -198,8 +198,12 @@ export interface ConversationDeps {
 }
 
 /** A model people may choose here, or BAD_REQUEST naming the ones they may. */
+export function isOffered(models: ModelCatalog, model: string): boolean {
+  return models.models.some((option) => option.id === model);
+}
+
 export function requireModel(models: ModelCatalog, model: string): string {
-  if (models.models.some((option) => option.id === model)) return model;
+  if (isOffered(models, model)) return model;
   const choices = models.models.map((option) => option.id).join(", ");
   throw new ServiceError("BAD_REQUEST", `The model “${model}” is not available here. Choose one of: ${choices}.`, "model");
 }

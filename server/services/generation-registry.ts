@@ -40,8 +40,10 @@ export class GenerationRegistry {
     this.running.set(message.id, generation);
     addMember(this.perUser, userId, generation);
     generation.done
-      .then((reply) => this.onEnded(reply))
-      .catch((error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"))
+      .then(
+        (reply) => this.tellEnded(reply),
+        (error: unknown) => this.deps.logger.error({ err: error, messageId: message.id }, "the reply failed unexpectedly"),
+      )
       .finally(() => {
         removeMember(this.perUser, userId, generation);
         // Forgotten only once saved: from then on the database answers for it.
@@ -49,6 +51,15 @@ export class GenerationRegistry {
         else this.retrySave(generation, 0);
       });
     return generation;
+  }
+
+  /** What follows a reply's end (a title) never becomes the reply's failure. */
+  private tellEnded(reply: MessageRow): void {
+    try {
+      this.onEnded(reply);
+    } catch (error) {
+      this.deps.logger.error({ err: error, messageId: reply.id }, "could not act on a reply's end");
+    }
   }
 
   get(messageId: string): Generation | undefined {

@@ -25,7 +25,7 @@ export function promptFor(
   const refit = (limits: ContextLimits) =>
     fitPrompt({ system: conversation.systemPrompt, question, history: turnsAfter(deps, parentId) }, withReplyLength(limits, conversation));
   try {
-    return { plan: refit(withReplyLength(deps.modelLimits.limitsFor(model), conversation)), refit };
+    return { plan: refit(deps.modelLimits.limitsFor(model)), refit };
   } catch (error) {
     if (error instanceof PromptTooLongError) throw new ServiceError("BAD_REQUEST", error.message, "content");
     throw error;

@@ -7,7 +7,7 @@ import type { ConversationRow, MessageRow } from "../db/schema";
 import type { Env } from "../env";
 import type { ModelLimits } from "../llm/context-window";
 import type { ModelCatalog } from "../llm/models";
-import { requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
+import { isOffered, requireConversation, requireModel, titleFromMessage, toMessage, type Message } from "./conversations";
 import { ServiceError } from "./errors";
 import type { GenerationRegistry } from "./generation-registry";
 import {
@@ -276,8 +276,10 @@ export async function regenerateReply(
   if (deps.generations.get(reply.id)?.ended === false)
     throw new ServiceError("CONFLICT", "This reply is still being written. Stop it first.");
   // The old reply's model, unless it is no longer offered: then the conversation's.
-  const offered = (id: string | null) => id !== null && deps.models.models.some((option) => option.id === id);
-  const chosen = requireModel(deps.models, model ?? (offered(reply.model) ? reply.model! : conversation.model));
+  const chosen = requireModel(
+    deps.models,
+    model ?? (reply.model !== null && isOffered(deps.models, reply.model) ? reply.model : conversation.model),
+  );
   const prompt = promptFor(deps, conversation, question.parentId, question.content, chosen);
   // The old reply stays, a sibling version of the new one. The prepared queries run on the
   // one connection, inside this transaction too.
